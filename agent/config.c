@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Configuration table and loader; see config.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "log.h"
+
+#define OFF(f) offsetof(struct cgs_config, f)
+#define U64MAX UINT64_MAX
+
+const struct cgs_cfg_key cgs_cfg_keys[] = {
+	{ "listen", CGS_CFG_LISTEN, ":9338", 0, 0, OFF(listen),
+	  "Address and port of the HTTP endpoint (/metrics, /healthz, /api/v1/containers)." },
+	{ "log_level", CGS_CFG_LOGLEVEL, "info", 0, 0, OFF(log_level),
+	  "One of error, warn, info, debug." },
+	{ "interval", CGS_CFG_DURATION, "10s", 100, 3600000, OFF(interval_ms),
+	  "How often every container's values are collected." },
+	{ "rescan_interval", CGS_CFG_DURATION, "30s", 1000, 3600000, OFF(rescan_interval_ms),
+	  "How often the whole cgroup tree is walked as a safety net for missed lifecycle events." },
+	{ "cgroup_root", CGS_CFG_PATH, "", 0, 0, OFF(cgroup_root),
+	  "Root of the cgroup mounts (e.g. /host/sys/fs/cgroup); empty: found in /proc/self/mountinfo." },
+	{ "proc_root", CGS_CFG_PATH, "/proc", 0, 0, OFF(proc_root),
+	  "The host's /proc (e.g. /host/proc inside a pod)." },
+	{ "containerd_state_dir", CGS_CFG_PATH, "/run/containerd/io.containerd.runtime.v2.task", 0, 0,
+	  OFF(containerd_state_dir), "containerd task state: <namespace>/<id>/config.json; empty disables." },
+	{ "crio_state_dir", CGS_CFG_PATH, "/run/containers/storage/overlay-containers", 0, 0,
+	  OFF(crio_state_dir), "CRI-O container state: <id>/userdata/config.json; empty disables." },
+	{ "docker_state_dir", CGS_CFG_PATH, "/var/lib/docker/containers", 0, 0, OFF(docker_state_dir),
+	  "Docker container state: <id>/config.v2.json; empty disables." },
+	{ "podman_state_dir", CGS_CFG_PATH, "/var/lib/containers/storage/overlay-containers", 0, 0,
+	  OFF(podman_state_dir), "Podman container state: <id>/userdata/config.json; empty disables." },
+	{ "max_containers", CGS_CFG_UINT, "5000", 1, 1000000, OFF(max_containers),
+	  "Most containers tracked; more are counted in cgsight_series_dropped_total." },
+	{ "max_series_per_container", CGS_CFG_UINT, "200", 10, 100000, OFF(max_series_per_container),
+	  "Cardinality budget: most series exported per container." },
+	{ "bpf", CGS_CFG_BOOL, "true", 0, 0, OFF(bpf),
+	  "Load the eBPF collectors (false: cgroupfs only, lifecycle by rescans)." },
+	{ "node_name", CGS_CFG_STRING, "", 0, 0, OFF(node_name),
+	  "Name of this node (the DaemonSet sets CGSIGHT_NODE_NAME from the downward API)." },
+};
+const size_t cgs_cfg_nkeys = sizeof(cgs_cfg_keys) / sizeof(cgs_cfg_keys[0]);
+
+static const struct cgs_cfg_key *find_key(const char *key)
+{
+	char norm[64];
+	size_t i;
+
+	for (i = 0; key[i] && i + 1 < sizeof(norm); i++)
+		norm[i] = key[i] == '-' ? '_' : (char)tolower((unsigned char)key[i]);
+	if (key[i])
+		return NULL;
+	norm[i] = '\0';
+	for (i = 0; i < cgs_cfg_nkeys; i++)
+		if (strcmp(cgs_cfg_keys[i].key, norm) == 0)
+			return &cgs_cfg_keys[i];
+	return NULL;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	unsigned long long x;
+
+	if (!*s || *s == '-' || isspace((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	*v = x;
+	return *end ? -EINVAL : 0;
+}
+
+static int parse_duration_ms(const char *s, uint64_t *ms)
+{
+	char *end;
+	double x;
+	double mult = 1000.0;
+
+	if (!*s || *s == '-' || isspace((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	x = strtod(s, &end);
+	if (errno || end == s || x < 0 || x != x)
+		return -EINVAL;
+	if (!strcmp(end, "ms"))
+		mult = 1.0;
+	else if (!strcmp(end, "s") || !*end)
+		mult = 1000.0;
+	else if (!strcmp(end, "m"))
+		mult = 60000.0;
+	else if (!strcmp(end, "h"))
+		mult = 3600000.0;
+	else
+		return -EINVAL;
+	if (x * mult > 1e15)
+		return -ERANGE;
+	*ms = (uint64_t)(x * mult + 0.5);
+	return 0;
+}
+
+int cgs_config_listen_split(const char *listen, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *colon = strrchr(listen, ':');
+	const char *h = listen;
+	size_t hl;
+	uint64_t p;
+
+	if (!colon || parse_u64(colon + 1, &p) < 0 || p > 65535) /* 0: any free port */
+		return -EINVAL;
+	hl = (size_t)(colon - listen);
+	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	} else if (memchr(h, ':', hl)) {
+		return -EINVAL; /* IPv6 needs brackets */
+	}
+	if (hl >= hostlen)
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int cgs_config_set(struct cgs_config *cfg, const char *key, const char *value, const char *where,
+		   char *err, size_t errlen)
+{
+	const struct cgs_cfg_key *k = find_key(key);
+	char *field;
+	uint64_t u;
+	int r;
+
+	if (!k) {
+		snprintf(err, errlen, "%s: unknown key '%s'", where, key);
+		return -ENOENT;
+	}
+	field = (char *)cfg + k->off;
+	switch (k->type) {
+	case CGS_CFG_STRING:
+	case CGS_CFG_PATH: {
+		size_t cap = k->type == CGS_CFG_PATH ? PATH_MAX : CGS_CFG_STR;
+
+		if (strlen(value) >= cap) {
+			snprintf(err, errlen, "%s: '%s' is too long (at most %zu bytes)", where, k->key, cap - 1);
+			return -EINVAL;
+		}
+		if (k->type == CGS_CFG_PATH && value[0] && value[0] != '/') {
+			snprintf(err, errlen, "%s: '%s' must be an absolute path, got '%s'", where, k->key, value);
+			return -EINVAL;
+		}
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	}
+	case CGS_CFG_UINT:
+	case CGS_CFG_DURATION:
+		r = k->type == CGS_CFG_UINT ? parse_u64(value, &u) : parse_duration_ms(value, &u);
+		if (r < 0) {
+			snprintf(err, errlen, "%s: '%s' expects %s, got '%s'", where, k->key,
+				 k->type == CGS_CFG_UINT ? "a non-negative integer"
+							  : "a duration such as 10s, 500ms or 2m",
+				 value);
+			return -EINVAL;
+		}
+		if (u < k->min || u > k->max) {
+			if (k->type == CGS_CFG_UINT)
+				snprintf(err, errlen, "%s: '%s' must be between %llu and %llu, got %llu", where,
+					 k->key, (unsigned long long)k->min, (unsigned long long)k->max,
+					 (unsigned long long)u);
+			else
+				snprintf(err, errlen, "%s: '%s' must be between %llums and %llums, got '%s'",
+					 where, k->key, (unsigned long long)k->min, (unsigned long long)k->max,
+					 value);
+			return -EINVAL;
+		}
+		*(uint64_t *)(void *)field = u;
+		return 0;
+	case CGS_CFG_BOOL:
+		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1") || !strcmp(value, "on"))
+			*(bool *)field = true;
+		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0") ||
+			 !strcmp(value, "off"))
+			*(bool *)field = false;
+		else {
+			snprintf(err, errlen, "%s: '%s' expects true or false, got '%s'", where, k->key, value);
+			return -EINVAL;
+		}
+		return 0;
+	case CGS_CFG_LOGLEVEL:
+		r = cgs_log_level_parse(value);
+		if (r < 0) {
+			snprintf(err, errlen, "%s: '%s' expects one of error, warn, info, debug, got '%s'", where,
+				 k->key, value);
+			return -EINVAL;
+		}
+		*(int *)(void *)field = r;
+		return 0;
+	case CGS_CFG_LISTEN: {
+		char host[CGS_CFG_STR];
+		uint16_t port;
+
+		if (strlen(value) >= CGS_CFG_STR ||
+		    cgs_config_listen_split(value, host, sizeof(host), &port) < 0) {
+			snprintf(err, errlen, "%s: '%s' expects ADDR:PORT, [ADDR]:PORT or :PORT, got '%s'", where,
+				 k->key, value);
+			return -EINVAL;
+		}
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
+void cgs_config_defaults(struct cgs_config *cfg)
+{
+	char err[256];
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < cgs_cfg_nkeys; i++)
+		if (cgs_config_set(cfg, cgs_cfg_keys[i].key, cgs_cfg_keys[i].def, "default", err, sizeof(err)))
+			abort(); /* the table itself is wrong: a build-time bug */
+}
+
+int cgs_config_load_string(struct cgs_config *cfg, const char *yaml, size_t len, const char *name,
+			   char *err, size_t errlen)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	char key[128] = "", where[PATH_MAX + 32];
+	int depth = 0, want_key = 1, r = 0, done = 0;
+	unsigned long key_line = 0;
+
+	if (!yaml_parser_initialize(&p)) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)yaml, len);
+	while (!done && !r) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			snprintf(err, errlen, "%s: line %lu: YAML syntax error: %s", name,
+				 (unsigned long)p.problem_mark.line + 1, p.problem ? p.problem : "unknown");
+			r = -EINVAL;
+			break;
+		}
+		unsigned long line = (unsigned long)ev.start_mark.line + 1;
+
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_MAPPING_START_EVENT:
+			if (depth == 0) {
+				depth = 1;
+			} else {
+				snprintf(err, errlen, "%s: line %lu: '%s' expects a single value, not a mapping",
+					 name, line, key);
+				r = -EINVAL;
+			}
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			snprintf(err, errlen, "%s: line %lu: %s%s%s expects a single value, not a list", name, line,
+				 depth ? "'" : "", depth ? key : "the document", depth ? "'" : "");
+			r = -EINVAL;
+			break;
+		case YAML_MAPPING_END_EVENT:
+			depth = 0;
+			break;
+		case YAML_ALIAS_EVENT:
+			snprintf(err, errlen, "%s: line %lu: aliases are not supported", name, line);
+			r = -EINVAL;
+			break;
+		case YAML_SCALAR_EVENT: {
+			const char *v = (const char *)ev.data.scalar.value;
+
+			if (depth == 0) {
+				/* An empty document is fine; a bare scalar is not. */
+				if (ev.data.scalar.length) {
+					snprintf(err, errlen, "%s: line %lu: expected a mapping of keys to values",
+						 name, line);
+					r = -EINVAL;
+				}
+			} else if (want_key) {
+				snprintf(key, sizeof(key), "%s", v);
+				key_line = line;
+				if (!find_key(key) || strchr(key, '-')) {
+					snprintf(err, errlen, "%s: line %lu: unknown key '%s'", name, line, key);
+					r = -ENOENT;
+				}
+				want_key = 0;
+			} else {
+				/* A YAML null (`key:` or `key: ~`) means the default: leave it. */
+				int is_null = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+					      (!ev.data.scalar.length || !strcmp(v, "~") || !strcmp(v, "null"));
+
+				snprintf(where, sizeof(where), "%s: line %lu", name, key_line);
+				if (!is_null)
+					r = cgs_config_set(cfg, key, v, where, err, errlen);
+				want_key = 1;
+			}
+			break;
+		}
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return r;
+}
+
+int cgs_config_load_file(struct cgs_config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+	int r;
+
+	if (!f) {
+		r = -errno;
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return r;
+	}
+	buf = malloc(1 << 20);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	n = fread(buf, 1, 1 << 20, f);
+	if (ferror(f) || n == 1 << 20) {
+		snprintf(err, errlen, "%s: %s", path, ferror(f) ? "read error" : "larger than 1 MiB");
+		fclose(f);
+		free(buf);
+		return -EINVAL;
+	}
+	fclose(f);
+	r = cgs_config_load_string(cfg, buf, n, path, err, errlen);
+	free(buf);
+	return r;
+}
+
+int cgs_config_load_env(struct cgs_config *cfg, char **envp, char *err, size_t errlen)
+{
+	for (char **e = envp; e && *e; e++) {
+		const char *eq;
+		char key[96];
+
+		if (strncmp(*e, "CGSIGHT_", 8) != 0 || !(eq = strchr(*e, '=')))
+			continue;
+		size_t kl = (size_t)(eq - (*e + 8));
+		if (kl >= sizeof(key))
+			kl = sizeof(key) - 1;
+		memcpy(key, *e + 8, kl);
+		key[kl] = '\0';
+		char where[128];
+
+		snprintf(where, sizeof(where), "environment CGSIGHT_%s", key);
+		/*
+		 * CGSIGHT_CONFIG names the file (the caller reads it). Other names
+		 * that are not keys are skipped: Kubernetes injects
+		 * CGSIGHT_SERVICE_HOST, CGSIGHT_PORT_... for a Service named cgsight.
+		 */
+		if (!strcmp(key, "CONFIG"))
+			continue;
+		if (!find_key(key)) {
+			cgs_log_debug("config", "%s is not a configuration key: ignored", where);
+			continue;
+		}
+		int r = cgs_config_set(cfg, key, eq + 1, where, err, errlen);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static const char *type_hint(enum cgs_cfg_type t)
+{
+	switch (t) {
+	case CGS_CFG_STRING: return "STRING";
+	case CGS_CFG_PATH: return "PATH";
+	case CGS_CFG_UINT: return "N";
+	case CGS_CFG_DURATION: return "DURATION";
+	case CGS_CFG_BOOL: return "true|false";
+	case CGS_CFG_LOGLEVEL: return "LEVEL";
+	case CGS_CFG_LISTEN: return "ADDR:PORT";
+	}
+	return "VALUE";
+}
+
+void cgs_config_write_defaults(FILE *f)
+{
+	fprintf(f, "# cgsight agent configuration. Every key is optional; shown are the defaults.\n"
+		   "# Each key can also be set with CGSIGHT_<KEY> in the environment or --<key> on the\n"
+		   "# command line (later sources win: file, environment, flags).\n");
+	for (size_t i = 0; i < cgs_cfg_nkeys; i++) {
+		const struct cgs_cfg_key *k = &cgs_cfg_keys[i];
+
+		fprintf(f, "\n# %s\n%s: ", k->help, k->key);
+		if (k->type == CGS_CFG_STRING || k->type == CGS_CFG_PATH || k->type == CGS_CFG_LISTEN)
+			fprintf(f, "\"%s\"\n", k->def);
+		else
+			fprintf(f, "%s\n", k->def);
+	}
+}
+
+void cgs_config_write_help(FILE *f)
+{
+	for (size_t i = 0; i < cgs_cfg_nkeys; i++) {
+		const struct cgs_cfg_key *k = &cgs_cfg_keys[i];
+		char flag[64];
+		size_t j;
+
+		for (j = 0; k->key[j] && j + 1 < sizeof(flag); j++)
+			flag[j] = k->key[j] == '_' ? '-' : k->key[j];
+		flag[j] = '\0';
+		fprintf(f, "  --%s %s\n      %s (default: %s%s%s)\n", flag, type_hint(k->type), k->help,
+			k->def[0] ? "" : "\"", k->def, k->def[0] ? "" : "\"");
+	}
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Configuration: one declarative table of keys (type, default, range, help)
+ * and one validating loader. Sources, later ones winning: built-in
+ * defaults, the YAML file, CGSIGHT_<KEY> environment variables, command
+ * line flags (--key value / --key=value, '_' may be written '-').
+ * Unknown keys and bad values are errors that name the key and the line.
+ */
+#ifndef CGS_CONFIG_H
+#define CGS_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CGS_CFG_STR 256
+
+struct cgs_config {
+	char listen[CGS_CFG_STR];
+	int log_level;
+	uint64_t interval_ms;
+	uint64_t rescan_interval_ms;
+	char cgroup_root[PATH_MAX];
+	char proc_root[PATH_MAX];
+	char containerd_state_dir[PATH_MAX];
+	char crio_state_dir[PATH_MAX];
+	char docker_state_dir[PATH_MAX];
+	char podman_state_dir[PATH_MAX];
+	uint64_t max_containers;
+	uint64_t max_series_per_container;
+	bool bpf;
+	char node_name[CGS_CFG_STR];
+};
+
+enum cgs_cfg_type {
+	CGS_CFG_STRING,
+	CGS_CFG_PATH,
+	CGS_CFG_UINT,
+	CGS_CFG_DURATION, /* stored in milliseconds; "10s", "500ms", "2m", bare number = seconds */
+	CGS_CFG_BOOL,
+	CGS_CFG_LOGLEVEL,
+	CGS_CFG_LISTEN,   /* "ADDR:PORT", "[v6]:PORT" or ":PORT" */
+};
+
+struct cgs_cfg_key {
+	const char *key;
+	enum cgs_cfg_type type;
+	const char *def;
+	uint64_t min, max; /* UINT and DURATION (ms) */
+	size_t off;
+	const char *help;
+};
+
+extern const struct cgs_cfg_key cgs_cfg_keys[];
+extern const size_t cgs_cfg_nkeys;
+
+/* Fills the defaults. */
+void cgs_config_defaults(struct cgs_config *cfg);
+/*
+ * Sets one key from text. `where` names the source for messages ("line 4",
+ * "CGSIGHT_LISTEN", "--listen"). 0, or -EINVAL/-ENOENT with a message in err.
+ */
+int cgs_config_set(struct cgs_config *cfg, const char *key, const char *value, const char *where,
+		   char *err, size_t errlen);
+/* Loads a YAML file: a mapping of keys to scalars. 0 or -errno with a message in err. */
+int cgs_config_load_file(struct cgs_config *cfg, const char *path, char *err, size_t errlen);
+int cgs_config_load_string(struct cgs_config *cfg, const char *yaml, size_t len, const char *name,
+			   char *err, size_t errlen);
+/* Applies every CGSIGHT_<KEY> found in `envp`; names that are no key are ignored. */
+int cgs_config_load_env(struct cgs_config *cfg, char **envp, char *err, size_t errlen);
+/* Writes the documented default configuration (the table's help and defaults) as YAML. */
+void cgs_config_write_defaults(FILE *f);
+/* Writes the flag help for every key. */
+void cgs_config_write_help(FILE *f);
+/* Splits "host:port" of a validated listen value. */
+int cgs_config_listen_split(const char *listen, char *host, size_t hostlen, uint16_t *port);
+
+#endif

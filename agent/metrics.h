@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The metric families cgsight exports: one table, in exposition order, that
+ * the Prometheus encoder, the JSON API and the README's metric reference all
+ * read. Names are an interface: change them only deliberately.
+ */
+#ifndef CGS_METRICS_H
+#define CGS_METRICS_H
+
+#include <stdint.h>
+
+enum cgs_metric_kind {
+	CGS_KIND_COUNTER,
+	CGS_KIND_GAUGE,
+	CGS_KIND_HISTOGRAM,
+};
+
+/* Where a family's series hang: on a container (with the container labels) or on the agent. */
+enum cgs_metric_scope {
+	CGS_SCOPE_CONTAINER,
+	CGS_SCOPE_AGENT,
+};
+
+#define CGS_METRIC_MAX_LABELS 2
+
+struct cgs_family {
+	const char *name;
+	const char *help;
+	enum cgs_metric_kind kind;
+	enum cgs_metric_scope scope;
+	const char *labels[CGS_METRIC_MAX_LABELS]; /* extra label names, NULL-terminated if fewer */
+	const char *source;                        /* for the docs: "cgroupfs", "eBPF sched", ... */
+	const double *bounds;                      /* histogram upper bounds, seconds, ascending */
+	uint16_t nbounds;                          /* histogram: number of finite buckets */
+};
+
+#define CGS_FAMILIES(X)                          \
+	X(CPU_USAGE)                             \
+	X(CPU_USER)                              \
+	X(CPU_SYSTEM)                            \
+	X(CPU_CFS_PERIODS)                       \
+	X(CPU_CFS_THROTTLED_PERIODS)             \
+	X(CPU_CFS_THROTTLED_SECONDS)             \
+	X(MEMORY_USAGE)                          \
+	X(MEMORY_WORKING_SET)                    \
+	X(MEMORY_RSS)                            \
+	X(MEMORY_CACHE)                          \
+	X(MEMORY_SWAP)                           \
+	X(MEMORY_MAPPED_FILE)                    \
+	X(SPEC_MEMORY_LIMIT)                     \
+	X(SPEC_CPU_QUOTA)                        \
+	X(SPEC_CPU_PERIOD)                       \
+	X(FS_READS_BYTES)                        \
+	X(FS_WRITES_BYTES)                       \
+	X(PROCESSES)                             \
+	X(THREADS)                               \
+	X(PRESSURE_CPU_WAITING)                  \
+	X(PRESSURE_CPU_STALLED)                  \
+	X(PRESSURE_MEMORY_WAITING)               \
+	X(PRESSURE_MEMORY_STALLED)               \
+	X(PRESSURE_IO_WAITING)                   \
+	X(PRESSURE_IO_STALLED)                   \
+	X(CONTAINER_START_TIME)                  \
+	X(AGENT_BUILD_INFO)                      \
+	X(AGENT_CONTAINERS)                      \
+	X(AGENT_COLLECTOR_ERRORS)                \
+	X(AGENT_COLLECTOR_UP)                    \
+	X(AGENT_RUNTIME_ERRORS)                  \
+	X(AGENT_EVENTS_LOST)                     \
+	X(AGENT_COLLECTION_DURATION)             \
+	X(AGENT_SERIES_DROPPED)                  \
+	X(AGENT_SCRAPES)                         \
+	X(AGENT_SCRAPE_DURATION)
+
+enum cgs_family_id {
+#define CGS_X(n) CGS_M_##n,
+	CGS_FAMILIES(CGS_X)
+#undef CGS_X
+	CGS_M__COUNT
+};
+
+extern const struct cgs_family cgs_families[CGS_M__COUNT];
+
+#endif

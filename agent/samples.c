@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Bounded sample lists; see samples.h. */
+#include "samples.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cgs_samples_init(struct cgs_samples *s, size_t limit)
+{
+	memset(s, 0, sizeof(*s));
+	s->limit = limit;
+}
+
+void cgs_samples_reset(struct cgs_samples *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].counts);
+	s->n = 0;
+}
+
+void cgs_samples_free(struct cgs_samples *s)
+{
+	if (!s)
+		return;
+	cgs_samples_reset(s);
+	free(s->v);
+	s->v = NULL;
+	s->cap = 0;
+}
+
+static struct cgs_sample *samples_push(struct cgs_samples *s)
+{
+	if (s->limit && s->n >= s->limit) {
+		s->dropped++;
+		errno = ENOSPC;
+		return NULL;
+	}
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 32;
+		struct cgs_sample *nv = realloc(s->v, ncap * sizeof(*nv));
+
+		if (!nv) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		s->v = nv;
+		s->cap = ncap;
+	}
+	return memset(&s->v[s->n++], 0, sizeof(struct cgs_sample));
+}
+
+int cgs_samples_add_l(struct cgs_samples *s, enum cgs_family_id f, const char *lv0,
+		      const char *lv1, double value)
+{
+	struct cgs_sample *x = samples_push(s);
+
+	if (!x)
+		return -errno;
+	x->family = (uint16_t)f;
+	x->lv[0] = lv0;
+	x->lv[1] = lv1;
+	x->value = value;
+	return 0;
+}
+
+int cgs_samples_add(struct cgs_samples *s, enum cgs_family_id f, double value)
+{
+	return cgs_samples_add_l(s, f, NULL, NULL, value);
+}
+
+int cgs_samples_add_hist(struct cgs_samples *s, enum cgs_family_id f, const char *lv0,
+			 const uint64_t *counts, double sum)
+{
+	size_t nb = (size_t)cgs_families[f].nbounds + 1;
+	uint64_t *c = malloc(nb * sizeof(*c));
+	struct cgs_sample *x;
+
+	if (!c)
+		return -ENOMEM;
+	x = samples_push(s);
+	if (!x) {
+		free(c);
+		return -errno;
+	}
+	memcpy(c, counts, nb * sizeof(*c));
+	x->family = (uint16_t)f;
+	x->lv[0] = lv0;
+	x->value = sum;
+	x->counts = c;
+	return 0;
+}
+
+static int strcmp_null(const char *a, const char *b)
+{
+	if (a == b)
+		return 0;
+	if (!a)
+		return -1;
+	if (!b)
+		return 1;
+	return strcmp(a, b);
+}
+
+static int sample_cmp(const void *pa, const void *pb)
+{
+	const struct cgs_sample *a = pa, *b = pb;
+	int r;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	for (int i = 0; i < CGS_METRIC_MAX_LABELS; i++) {
+		r = strcmp_null(a->lv[i], b->lv[i]);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+void cgs_samples_sort(struct cgs_samples *s)
+{
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), sample_cmp);
+}
+
+int cgs_samples_copy(struct cgs_samples *dst, const struct cgs_samples *src)
+{
+	dst->v = NULL;
+	dst->n = dst->cap = 0;
+	dst->limit = src->limit;
+	dst->dropped = src->dropped;
+	if (!src->n)
+		return 0;
+	dst->v = malloc(src->n * sizeof(*dst->v));
+	if (!dst->v)
+		return -ENOMEM;
+	dst->cap = src->n;
+	for (size_t i = 0; i < src->n; i++) {
+		dst->v[i] = src->v[i];
+		dst->v[i].counts = NULL;
+		if (src->v[i].counts) {
+			size_t nb = (size_t)cgs_families[src->v[i].family].nbounds + 1;
+
+			dst->v[i].counts = malloc(nb * sizeof(uint64_t));
+			if (!dst->v[i].counts) {
+				dst->n = i;
+				cgs_samples_free(dst);
+				return -ENOMEM;
+			}
+			memcpy(dst->v[i].counts, src->v[i].counts, nb * sizeof(uint64_t));
+		}
+		dst->n = i + 1;
+	}
+	return 0;
+}

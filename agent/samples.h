@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A bounded list of metric samples: what one collection pass produced for
+ * one container (or for the agent itself). Collectors append to it; the
+ * store copies it into an immutable snapshot.
+ *
+ * Label values must have static storage duration (string literals or
+ * entries of static tables): samples keep the pointer, not a copy.
+ */
+#ifndef CGS_SAMPLES_H
+#define CGS_SAMPLES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics.h"
+
+struct cgs_sample {
+	uint16_t family;                           /* enum cgs_family_id */
+	const char *lv[CGS_METRIC_MAX_LABELS];     /* values of the family's extra labels */
+	double value;                              /* counter/gauge value; histogram: _sum */
+	uint64_t *counts;                          /* histogram only: nbounds + 1 non-cumulative
+						      counts, the last one above every bound; owned */
+};
+
+struct cgs_samples {
+	struct cgs_sample *v;
+	size_t n, cap;
+	size_t limit;   /* most samples kept; further ones are counted in `dropped` */
+	uint64_t dropped;
+};
+
+void cgs_samples_init(struct cgs_samples *s, size_t limit);
+/* Frees every sample; the list is empty and reusable afterwards. */
+void cgs_samples_reset(struct cgs_samples *s);
+void cgs_samples_free(struct cgs_samples *s);
+
+/* Appends a counter or gauge value. 0, -ENOSPC past the limit (counted), -ENOMEM. */
+int cgs_samples_add(struct cgs_samples *s, enum cgs_family_id f, double value);
+int cgs_samples_add_l(struct cgs_samples *s, enum cgs_family_id f, const char *lv0,
+		      const char *lv1, double value);
+/*
+ * Appends a histogram: `counts` holds the family's nbounds + 1 non-cumulative
+ * bucket counts (copied), `sum` the sum of observations in seconds.
+ */
+int cgs_samples_add_hist(struct cgs_samples *s, enum cgs_family_id f, const char *lv0,
+			 const uint64_t *counts, double sum);
+
+/* Orders samples by family then label values, the order the encoder emits. */
+void cgs_samples_sort(struct cgs_samples *s);
+/* Deep copy of `src` into an empty `dst`. 0 or -ENOMEM. */
+int cgs_samples_copy(struct cgs_samples *dst, const struct cgs_samples *src);
+
+#endif

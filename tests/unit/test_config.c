@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of the configuration table and loader (agent/config.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/config.h"
+#include "agent/log.h"
+
+static int load(struct cgs_config *cfg, const char *yaml, char *err, size_t errlen)
+{
+	cgs_config_defaults(cfg);
+	return cgs_config_load_string(cfg, yaml, strlen(yaml), "test.yaml", err, errlen);
+}
+
+static void test_defaults(void **state)
+{
+	struct cgs_config cfg;
+	(void)state;
+
+	cgs_config_defaults(&cfg);
+	assert_string_equal(cfg.listen, ":9338");
+	assert_int_equal(cfg.interval_ms, 10000);
+	assert_int_equal(cfg.rescan_interval_ms, 30000);
+	assert_int_equal(cfg.log_level, CGS_LOG_INFO);
+	assert_true(cfg.bpf);
+	assert_string_equal(cfg.proc_root, "/proc");
+	assert_int_equal(cfg.max_series_per_container, 200);
+}
+
+static void test_valid_file(void **state)
+{
+	struct cgs_config cfg;
+	char err[512] = "";
+	(void)state;
+
+	assert_int_equal(load(&cfg,
+			      "# comment\n"
+			      "listen: 127.0.0.1:19338\n"
+			      "interval: 500ms\n"
+			      "rescan_interval: 2m\n"
+			      "log_level: debug\n"
+			      "bpf: false\n"
+			      "cgroup_root: /host/sys/fs/cgroup\n"
+			      "max_containers: 1000\n"
+			      "node_name:\n",
+			      err, sizeof(err)),
+			 0);
+	assert_string_equal(cfg.listen, "127.0.0.1:19338");
+	assert_int_equal(cfg.interval_ms, 500);
+	assert_int_equal(cfg.rescan_interval_ms, 120000);
+	assert_int_equal(cfg.log_level, CGS_LOG_DEBUG);
+	assert_false(cfg.bpf);
+	assert_string_equal(cfg.cgroup_root, "/host/sys/fs/cgroup");
+	assert_int_equal(cfg.max_containers, 1000);
+	assert_string_equal(cfg.node_name, "");
+}
+
+static void test_unknown_key_names_key_and_line(void **state)
+{
+	struct cgs_config cfg;
+	char err[512] = "";
+	(void)state;
+
+	assert_int_equal(load(&cfg, "listen: :1234\n\ninterva: 5s\n", err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "line 3"));
+	assert_non_null(strstr(err, "'interva'"));
+}
+
+static void test_bad_values(void **state)
+{
+	struct cgs_config cfg;
+	char err[512];
+	(void)state;
+	const struct {
+		const char *yaml;
+		const char *needle;
+	} cases[] = {
+		{ "interval: fast\n", "duration" },
+		{ "interval: 1ms\n", "between" },
+		{ "interval: -5s\n", "duration" },
+		{ "max_containers: 0\n", "between" },
+		{ "max_containers: 12abc\n", "integer" },
+		{ "max_containers: 99999999999999999999999\n", "integer" },
+		{ "bpf: maybe\n", "true or false" },
+		{ "log_level: loud\n", "error, warn" },
+		{ "listen: 9338\n", "ADDR:PORT" },
+		{ "listen: 127.0.0.1:70000\n", "ADDR:PORT" },
+		{ "listen: ::1:80\n", "ADDR:PORT" },
+		{ "proc_root: relative/path\n", "absolute" },
+		{ "listen:\n  - a\n", "not a list" },
+		{ "listen:\n  host: x\n", "not a mapping" },
+		{ "- a\n- b\n", "list" },
+		{ "just a string\n", "mapping" },
+		{ "listen: \"unclosed\n", "YAML syntax" },
+		{ "listen: \":1\"\n  bpf: true\n", "YAML syntax" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		int r = load(&cfg, cases[i].yaml, err, sizeof(err));
+
+		if (r == 0 || !strstr(err, cases[i].needle))
+			fail_msg("case %zu (%s): r=%d err='%s'", i, cases[i].yaml, r, err);
+		assert_non_null(strstr(err, "line "));
+	}
+}
+
+static void test_env_and_flags(void **state)
+{
+	struct cgs_config cfg;
+	char err[512] = "";
+	char *env[] = { "PATH=/bin", "CGSIGHT_LISTEN=[::1]:19339", "CGSIGHT_LOG_LEVEL=warn", NULL };
+	char *k8senv[] = { "CGSIGHT_SERVICE_HOST=10.0.0.1", "CGSIGHT_PORT=tcp://10.0.0.1:9338", NULL };
+	char *badenv[] = { "CGSIGHT_INTERVAL=soon", NULL };
+	char host[64];
+	uint16_t port;
+	(void)state;
+
+	cgs_config_defaults(&cfg);
+	assert_int_equal(cgs_config_load_env(&cfg, env, err, sizeof(err)), 0);
+	assert_string_equal(cfg.listen, "[::1]:19339");
+	assert_int_equal(cfg.log_level, CGS_LOG_WARN);
+	assert_int_equal(cgs_config_listen_split(cfg.listen, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 19339);
+	/* Service discovery variables Kubernetes injects are not keys: ignored. */
+	assert_int_equal(cgs_config_load_env(&cfg, k8senv, err, sizeof(err)), 0);
+	assert_int_equal(cgs_config_load_env(&cfg, badenv, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "CGSIGHT_INTERVAL"));
+	/* Flags spell keys with dashes. */
+	assert_int_equal(cgs_config_set(&cfg, "rescan-interval", "7s", "option --rescan-interval", err, sizeof(err)), 0);
+	assert_int_equal(cfg.rescan_interval_ms, 7000);
+	assert_int_equal(cgs_config_set(&cfg, "interval", "0.5", "option --interval", err, sizeof(err)), 0);
+	assert_int_equal(cfg.interval_ms, 500);
+}
+
+static void test_defaults_document_roundtrips(void **state)
+{
+	/* The documented default file, as written by `cgsight config`, loads back to the defaults. */
+	struct cgs_config a, b;
+	char *buf = NULL, err[512] = "";
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	(void)state;
+
+	cgs_config_write_defaults(f);
+	fclose(f);
+	cgs_config_defaults(&a);
+	assert_int_equal(load(&b, buf, err, sizeof(err)), 0);
+	assert_memory_equal(&a, &b, sizeof(a));
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_valid_file),
+		cmocka_unit_test(test_unknown_key_names_key_and_line),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_env_and_flags),
+		cmocka_unit_test(test_defaults_document_roundtrips),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
