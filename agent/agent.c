@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The daemon's event loop (see agent.h). Timers: the collection tick, the
+ * safety-net rescan, and a short one-shot that coalesces publications after
+ * container changes (at most one every CGS_AGENT_PUBLISH_DELAY_MS, so fast
+ * churn costs renders, not cgroupfs passes).
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../collectors/collector.h"
+#include "bpf_probe.h"
+#include "config.h"
+#include "containers.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+
+#define LOG_COMP "agent"
+#define CGS_AGENT_PUBLISH_DELAY_MS 200
+#define MAX_COLLECTORS 16
+
+#ifndef CGS_REVISION
+#define CGS_REVISION "unknown"
+#endif
+
+struct collector_slot {
+	const struct cgs_collector_ops *ops;
+	void *state;
+	bool up;
+	int fd;
+	uint64_t errors;
+};
+
+struct agent {
+	const struct cgs_config *cfg;
+	struct cgs_cgroup_mounts mounts;
+	struct cgs_bpf_features features;
+	struct cgs_registry *reg;
+	struct cgs_store *store;
+	struct cgs_http *http;
+	struct collector_slot col[MAX_COLLECTORS];
+	size_t ncol;
+	int epfd, sigfd, tick_fd, rescan_fd, publish_fd;
+	unsigned pending;       /* CGS_NOTIFY_* */
+	bool publish_armed;
+	uint64_t generation;
+	double collection_s;
+	uint64_t series_dropped;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int timer_arm(int fd, uint64_t first_ms, uint64_t every_ms)
+{
+	struct itimerspec its = {
+		.it_value = { (time_t)(first_ms / 1000), (long)(first_ms % 1000) * 1000000L },
+		.it_interval = { (time_t)(every_ms / 1000), (long)(every_ms % 1000) * 1000000L },
+	};
+
+	return timerfd_settime(fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+static void notify(void *arg, unsigned what)
+{
+	struct agent *a = arg;
+
+	a->pending |= what;
+}
+
+/* Collects one container with every collector; its samples replace the previous ones. */
+static void collect_container(struct agent *a, struct cgs_container *c)
+{
+	cgs_samples_reset(&c->samples);
+	cgs_samples_add(&c->samples, CGS_M_CONTAINER_START_TIME, c->start_time);
+	for (size_t i = 0; i < a->ncol; i++) {
+		struct collector_slot *s = &a->col[i];
+
+		if (!s->up || !s->ops->collect)
+			continue;
+		int n = s->ops->collect(s->state, c, &c->samples);
+
+		if (n > 0)
+			s->errors += (uint64_t)n;
+	}
+	cgs_samples_sort(&c->samples);
+	c->collected = true;
+}
+
+static void collect_all(struct agent *a)
+{
+	uint64_t t0 = mono_ns();
+	size_t n = cgs_registry_count(a->reg);
+
+	for (size_t i = 0; i < a->ncol; i++)
+		if (a->col[i].up && a->col[i].ops->begin)
+			a->col[i].ops->begin(a->col[i].state);
+	for (size_t i = 0; i < n; i++)
+		collect_container(a, cgs_registry_at(a->reg, i));
+	a->collection_s = (double)(mono_ns() - t0) / 1e9;
+}
+
+static void collect_new(struct agent *a)
+{
+	size_t n = cgs_registry_count(a->reg);
+
+	for (size_t i = 0; i < n; i++) {
+		struct cgs_container *c = cgs_registry_at(a->reg, i);
+
+		if (!c->collected)
+			collect_container(a, c);
+	}
+}
+
+static void agent_samples(struct agent *a, struct cgs_samples *s)
+{
+	struct cgs_registry_stats st;
+	uint64_t dropped_series = 0;
+	size_t n = cgs_registry_count(a->reg);
+
+	cgs_registry_stats(a->reg, &st);
+	for (size_t i = 0; i < n; i++)
+		dropped_series += cgs_registry_at(a->reg, i)->samples.dropped;
+	cgs_samples_add_l(s, CGS_M_AGENT_BUILD_INFO, CGS_VERSION, CGS_REVISION, 1);
+	cgs_samples_add(s, CGS_M_AGENT_CONTAINERS, (double)n);
+	cgs_samples_add(s, CGS_M_AGENT_RUNTIME_ERRORS, (double)st.runtime_errors);
+	cgs_samples_add(s, CGS_M_AGENT_COLLECTION_DURATION, a->collection_s);
+	cgs_samples_add_l(s, CGS_M_AGENT_SERIES_DROPPED, "max_containers", NULL, (double)st.dropped);
+	cgs_samples_add_l(s, CGS_M_AGENT_SERIES_DROPPED, "max_series_per_container", NULL,
+			  (double)(a->series_dropped + dropped_series));
+	for (size_t i = 0; i < a->ncol; i++) {
+		struct collector_slot *c = &a->col[i];
+
+		cgs_samples_add_l(s, CGS_M_AGENT_COLLECTOR_UP, c->ops->name, NULL, c->up);
+		cgs_samples_add_l(s, CGS_M_AGENT_COLLECTOR_ERRORS, c->ops->name, NULL, (double)c->errors);
+		if (c->up && c->ops->collect_agent)
+			c->ops->collect_agent(c->state, s);
+	}
+}
+
+static void publish(struct agent *a)
+{
+	struct cgs_samples s;
+	struct cgs_snapshot *snap;
+
+	cgs_samples_init(&s, 0);
+	agent_samples(a, &s);
+	snap = cgs_snapshot_build(a->reg, &s, ++a->generation);
+	cgs_samples_free(&s);
+	if (!snap) {
+		cgs_log_ratelimited(CGS_LOG_ERROR, LOG_COMP, "cannot build a snapshot: %s", strerror(errno));
+		return;
+	}
+	cgs_store_publish(a->store, snap);
+}
+
+static void rescan(struct agent *a)
+{
+	int r = cgs_registry_rescan(a->reg);
+
+	if (r < 0)
+		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "cgroup tree walk incomplete: %s", strerror(-r));
+	else if (r > 0)
+		a->pending |= CGS_NOTIFY_CHANGED;
+}
+
+static void handle_pending(struct agent *a)
+{
+	if (a->pending & CGS_NOTIFY_RESCAN)
+		rescan(a);
+	if (a->pending & CGS_NOTIFY_CHANGED) {
+		collect_new(a);
+		if (!a->publish_armed && timer_arm(a->publish_fd, CGS_AGENT_PUBLISH_DELAY_MS, 0) == 0)
+			a->publish_armed = true;
+	}
+	a->pending = 0;
+}
+
+static int epoll_add(int epfd, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+enum { TAG_SIGNAL = 1000, TAG_TICK, TAG_RESCAN, TAG_PUBLISH };
+
+static void drain(int fd)
+{
+	uint64_t x;
+
+	while (read(fd, &x, sizeof(x)) == (ssize_t)sizeof(x))
+		;
+}
+
+static void agent_teardown(struct agent *a)
+{
+	cgs_http_stop(a->http);
+	for (size_t i = 0; i < a->ncol; i++)
+		if (a->col[i].up && a->col[i].ops->destroy)
+			a->col[i].ops->destroy(a->col[i].state);
+	cgs_registry_free(a->reg);
+	cgs_store_free(a->store);
+	int fds[] = { a->epfd, a->sigfd, a->tick_fd, a->rescan_fd, a->publish_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static int agent_setup(struct agent *a, const struct cgs_config *cfg)
+{
+	char err[512];
+	sigset_t mask;
+	int e;
+
+	a->cfg = cfg;
+	a->epfd = a->sigfd = a->tick_fd = a->rescan_fd = a->publish_fd = -1;
+	e = cgs_cgroup_find_mounts(cfg->cgroup_root, NULL, &a->mounts);
+	if (e) {
+		cgs_log_error(LOG_COMP, "no cgroup2 hierarchy found%s%s: %s", cfg->cgroup_root[0] ? " under " : "",
+			      cfg->cgroup_root, strerror(-e));
+		return e;
+	}
+	cgs_log_info(LOG_COMP, "cgroup2 at %s (%s)", a->mounts.v2, a->mounts.hybrid ? "hybrid" : "unified");
+	cgs_bpf_setup_logging();
+	if (cfg->bpf)
+		cgs_bpf_probe(&a->features);
+
+	struct cgs_registry_opts ro = {
+		.mounts = &a->mounts,
+		.runtime_dirs = { cfg->containerd_state_dir, cfg->crio_state_dir, cfg->docker_state_dir,
+				  cfg->podman_state_dir },
+		.proc_root = cfg->proc_root,
+		.max_containers = cfg->max_containers,
+		.max_series_per_container = cfg->max_series_per_container,
+	};
+	a->reg = cgs_registry_new(&ro);
+	a->store = cgs_store_new();
+	a->epfd = epoll_create1(EPOLL_CLOEXEC);
+	a->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	a->rescan_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	a->publish_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	a->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (!a->reg || !a->store || a->epfd < 0 || a->tick_fd < 0 || a->rescan_fd < 0 || a->publish_fd < 0 ||
+	    a->sigfd < 0) {
+		cgs_log_error(LOG_COMP, "cannot set up the event loop: %s", strerror(errno ? errno : ENOMEM));
+		return -ENOMEM;
+	}
+	epoll_add(a->epfd, a->sigfd, TAG_SIGNAL);
+	epoll_add(a->epfd, a->tick_fd, TAG_TICK);
+	epoll_add(a->epfd, a->rescan_fd, TAG_RESCAN);
+	epoll_add(a->epfd, a->publish_fd, TAG_PUBLISH);
+
+	struct cgs_collector_ctx ctx = {
+		.cfg = cfg,
+		.mounts = &a->mounts,
+		.features = &a->features,
+		.registry = a->reg,
+		.notify = notify,
+		.notify_arg = a,
+	};
+	for (size_t i = 0; cgs_collectors[i] && a->ncol < MAX_COLLECTORS; i++) {
+		struct collector_slot *s = &a->col[a->ncol++];
+		const char *why = NULL;
+
+		s->ops = cgs_collectors[i];
+		s->fd = -1;
+		if (s->ops->bpf && !cfg->bpf) {
+			cgs_log_info(LOG_COMP, "collector %s off: bpf is disabled in the configuration", s->ops->name);
+			continue;
+		}
+		e = s->ops->init(&ctx, &s->state, &why);
+		if (e) {
+			cgs_log_warn(LOG_COMP, "collector %s unavailable: %s (%s); running without it", s->ops->name,
+				     why ? why : "initialisation failed", strerror(-e));
+			continue;
+		}
+		s->up = true;
+		if (s->ops->fd && (s->fd = s->ops->fd(s->state)) >= 0)
+			epoll_add(a->epfd, s->fd, i);
+	}
+	/* Lifecycle events are live before the first walk, so nothing falls between them. */
+	rescan(a);
+	a->pending = 0;
+	collect_all(a);
+	publish(a);
+
+	struct cgs_http_opts ho = {
+		.listen = cfg->listen,
+		.store = a->store,
+		.stale_ms = 3 * cfg->interval_ms + 30000,
+	};
+	a->http = cgs_http_start(&ho, err, sizeof(err));
+	if (!a->http) {
+		cgs_log_error(LOG_COMP, "%s", err);
+		return -EADDRINUSE;
+	}
+	timer_arm(a->tick_fd, cfg->interval_ms, cfg->interval_ms);
+	timer_arm(a->rescan_fd, cfg->rescan_interval_ms, cfg->rescan_interval_ms);
+	cgs_log_info(LOG_COMP, "serving on %s (port %u); %zu containers; collecting every %llums", cfg->listen,
+		     cgs_http_port(a->http), cgs_registry_count(a->reg), (unsigned long long)cfg->interval_ms);
+	return 0;
+}
+
+int cgs_agent_run(const struct cgs_config *cfg)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	int rc = 0, running = 1;
+
+	if (!a)
+		return 1;
+	if (agent_setup(a, cfg) < 0) {
+		agent_teardown(a);
+		free(a);
+		return 1;
+	}
+	while (running) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(a->epfd, evs, 16, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			cgs_log_error(LOG_COMP, "epoll_wait: %s", strerror(errno));
+			rc = 1;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+
+			if (tag == TAG_SIGNAL) {
+				struct signalfd_siginfo si;
+
+				while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+					if (si.ssi_signo == SIGHUP) {
+						cgs_log_info(LOG_COMP, "SIGHUP: configuration reload is not supported; restart to apply changes");
+						continue;
+					}
+					cgs_log_info(LOG_COMP, "signal %u: shutting down", si.ssi_signo);
+					running = 0;
+				}
+			} else if (tag == TAG_TICK) {
+				drain(a->tick_fd);
+				collect_all(a);
+				publish(a);
+				a->publish_armed = false;
+			} else if (tag == TAG_RESCAN) {
+				drain(a->rescan_fd);
+				a->pending |= CGS_NOTIFY_RESCAN;
+			} else if (tag == TAG_PUBLISH) {
+				drain(a->publish_fd);
+				a->publish_armed = false;
+				publish(a);
+			} else if (tag < a->ncol) {
+				int e = a->col[tag].ops->poll(a->col[tag].state);
+
+				if (e < 0)
+					cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "collector %s: poll failed: %s",
+							    a->col[tag].ops->name, strerror(-e));
+			}
+		}
+		handle_pending(a);
+	}
+	agent_teardown(a);
+	free(a);
+	return rc;
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cgsight's command line: `agent` (the daemon), `check` (feature report),
+ * `config` (print the documented default configuration), `version`.
+ * Configuration errors exit with status 2 and name the key and its source.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+
+extern char **environ;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: cgsight <command> [options]\n\n"
+		   "commands:\n"
+		   "  agent     run the node agent (serves /metrics, /healthz, /api/v1/containers)\n"
+		   "  check     report what this kernel and host offer, and what the agent will use\n"
+		   "  config    print the default configuration file, documented\n"
+		   "  metrics   print the metric reference (Markdown)\n"
+		   "  version   print the version\n\n"
+		   "`cgsight <command> --help` for a command's options.\n");
+}
+
+static void usage_cmd(FILE *f, const char *cmd)
+{
+	fprintf(f, "usage: cgsight %s [--config FILE] [--check-config] [options]\n\n"
+		   "  --config FILE\n      YAML configuration file (also CGSIGHT_CONFIG)\n"
+		   "  --check-config\n      validate the configuration and exit (0 valid, 2 invalid)\n",
+		cmd);
+	cgs_config_write_help(f);
+	fprintf(f, "\nEvery option is also a key of the configuration file and a CGSIGHT_<KEY>\n"
+		   "environment variable; flags win over the environment, which wins over the file.\n");
+}
+
+/* The metric reference of the README, from the metric table itself. */
+static void print_metric_reference(void)
+{
+	static const char *const kinds[] = { "counter", "gauge", "histogram" };
+
+	printf("| metric | type | extra labels | source | help |\n|---|---|---|---|---|\n");
+	for (int i = 0; i < CGS_M__COUNT; i++) {
+		const struct cgs_family *f = &cgs_families[i];
+
+		printf("| `%s` | %s | %s%s%s | %s | %s |\n", f->name, kinds[f->kind],
+		       f->labels[0] ? f->labels[0] : (f->scope == CGS_SCOPE_AGENT ? "(agent)" : ""),
+		       f->labels[1] ? ", " : "", f->labels[1] ? f->labels[1] : "", f->source, f->help);
+	}
+}
+
+/* Loads file, environment and flags. Returns 0, 1 for --help handled, or 2 on error. */
+static int load_config(int argc, char **argv, const char *cmd, struct cgs_config *cfg, int *check_only)
+{
+	const char *file = getenv("CGSIGHT_CONFIG");
+	char err[PATH_MAX + 256];
+	int i;
+
+	cgs_config_defaults(cfg);
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage_cmd(stdout, cmd);
+			return 1;
+		}
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			file = argv[++i];
+		else if (!strncmp(argv[i], "--config=", 9))
+			file = argv[i] + 9;
+	}
+	if (file && *file && cgs_config_load_file(cfg, file, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cgsight: configuration error: %s\n", err);
+		return 2;
+	}
+	if (cgs_config_load_env(cfg, environ, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cgsight: configuration error: %s\n", err);
+		return 2;
+	}
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i], *eq, *val;
+		char key[96], where[128];
+
+		if (!strcmp(a, "--config")) {
+			i++;
+			continue;
+		}
+		if (!strncmp(a, "--config=", 9))
+			continue;
+		if (!strcmp(a, "--check-config")) {
+			*check_only = 1;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			fprintf(stderr, "cgsight %s: unexpected argument '%s'\n", cmd, a);
+			return 2;
+		}
+		eq = strchr(a, '=');
+		if (eq) {
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - a - 2), a + 2);
+			val = eq + 1;
+		} else {
+			snprintf(key, sizeof(key), "%s", a + 2);
+			if (i + 1 >= argc) {
+				fprintf(stderr, "cgsight %s: option '%s' needs a value\n", cmd, a);
+				return 2;
+			}
+			val = argv[++i];
+		}
+		snprintf(where, sizeof(where), "option --%s", key);
+		if (cgs_config_set(cfg, key, val, where, err, sizeof(err)) < 0) {
+			fprintf(stderr, "cgsight: configuration error: %s\n", err);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cgs_config cfg;
+	int check_only = 0, r;
+	const char *cmd;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("cgsight %s\n", CGS_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "metrics")) {
+		print_metric_reference();
+		return 0;
+	}
+	if (!strcmp(cmd, "config")) {
+		cgs_config_write_defaults(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "agent") != 0 && strcmp(cmd, "check") != 0) {
+		fprintf(stderr, "cgsight: unknown command '%s'\n\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	r = load_config(argc - 2, argv + 2, cmd, &cfg, &check_only);
+	if (r)
+		return r == 1 ? 0 : r;
+	if (check_only) {
+		printf("configuration is valid\n");
+		return 0;
+	}
+	cgs_log_set_level((enum cgs_log_level)cfg.log_level);
+	if (!strcmp(cmd, "check"))
+		return cgs_agent_check(&cfg);
+	return cgs_agent_run(&cfg);
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The static registry of collectors, in collection order. */
+#include "collector.h"
+
+extern const struct cgs_collector_ops cgs_collector_lifecycle;
+extern const struct cgs_collector_ops cgs_collector_cgroupfs;
+
+const struct cgs_collector_ops *const cgs_collectors[] = {
+	&cgs_collector_lifecycle,
+	&cgs_collector_cgroupfs,
+	NULL,
+};

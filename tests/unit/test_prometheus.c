@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of the exposition encoder (exporters/prometheus.c) and the
+ * snapshot/store (agent/store.c): a hand-built snapshot against a golden
+ * file, escaping, value formatting, gzip round trip, reference counting.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "agent/store.h"
+#include "exporters/api.h"
+#include "exporters/prometheus.h"
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+
+	if (!f)
+		return NULL;
+	buf = malloc(1 << 20);
+	*len = fread(buf, 1, (1 << 20) - 1, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static struct cgs_snapshot *golden_snapshot(void)
+{
+	struct cgs_snapshot *s = cgs_snapshot_new();
+	struct cgs_snap_container a = {
+		.cgroup_id = 1234,
+		.path = "/kubepods/besteffort/pod0f6c5a5e-1111-2222-3333-444455556666/"
+			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		.runtime = "containerd",
+		.qos = "besteffort",
+		.meta = { .name = "aaaaaaaaaaaa", .image = "docker.io/library/nginx:1.25", .container = "web",
+			  .pod = "web-7d4b9", .namespace = "shop", .pod_uid = "0f6c5a5e-1111-2222-3333-444455556666" },
+		.start_time = 1700000000.5,
+	};
+	struct cgs_snap_container b = {
+		.cgroup_id = 99,
+		.path = "/libpod_parent/libpod-bbbb",
+		.runtime = "podman",
+		.qos = "",
+		.meta = { .name = "we\"ird\\name\nx", .image = "", .container = "", .pod = "", .namespace = "",
+			  .pod_uid = "" },
+		.start_time = 1700000001,
+	};
+
+	cgs_samples_init(&a.samples, 0);
+	cgs_samples_init(&b.samples, 0);
+	/* Deliberately out of family order: the snapshot sorts. */
+	cgs_samples_add(&a.samples, CGS_M_MEMORY_USAGE, 1048576);
+	cgs_samples_add(&a.samples, CGS_M_CPU_USAGE, 12.345678);
+	cgs_samples_add(&a.samples, CGS_M_CPU_USER, 10);
+	cgs_samples_add(&a.samples, CGS_M_CONTAINER_START_TIME, a.start_time);
+	cgs_samples_add(&b.samples, CGS_M_CPU_USAGE, 0.000001);
+	cgs_samples_add(&b.samples, CGS_M_CPU_USAGE, 0.000001); /* a duplicate is emitted once */
+	cgs_samples_add(&b.samples, CGS_M_SPEC_MEMORY_LIMIT, 0);
+	assert_int_equal(cgs_snapshot_add_container(s, &a), 0);
+	assert_int_equal(cgs_snapshot_add_container(s, &b), 0);
+	cgs_samples_free(&a.samples);
+	cgs_samples_free(&b.samples);
+	cgs_samples_init(&s->agent, 0);
+	cgs_samples_add_l(&s->agent, CGS_M_AGENT_COLLECTOR_ERRORS, "cgroupfs", NULL, 3);
+	cgs_samples_add_l(&s->agent, CGS_M_AGENT_BUILD_INFO, "0.1.0", "abc", 1);
+	cgs_samples_add(&s->agent, CGS_M_AGENT_CONTAINERS, 2);
+	cgs_samples_add_l(&s->agent, CGS_M_AGENT_COLLECTOR_ERRORS, "lifecycle", NULL, 0);
+	assert_int_equal(cgs_snapshot_render(s), 0);
+	return s;
+}
+
+static void test_golden(void **state)
+{
+	struct cgs_snapshot *s = golden_snapshot();
+	char path[4096];
+	size_t len;
+	char *want;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/prometheus/golden.prom", CGS_FIXTURES_DIR);
+	if (getenv("CGS_UPDATE_GOLDEN")) {
+		FILE *f = fopen(path, "wb");
+
+		assert_non_null(f);
+		fwrite(s->text, 1, s->text_len, f);
+		fclose(f);
+	}
+	want = read_file(path, &len);
+	assert_non_null(want);
+	assert_int_equal(len, s->text_len);
+	assert_string_equal(s->text, want);
+	free(want);
+	cgs_snapshot_release(s);
+}
+
+static void test_values(void **state)
+{
+	struct {
+		double v;
+		const char *want;
+	} cases[] = {
+		{ 0, "0" }, { 42, "42" }, { -7, "-7" }, { 1.5, "1.5" }, { 1e-6, "1e-06" },
+		{ 18446744073709551615.0, "1.84467440737096e+19" }, { NAN, "NaN" }, { INFINITY, "+Inf" },
+		{ -INFINITY, "-Inf" }, { 123456.789012, "123456.789012" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cgs_buf b;
+		char *p;
+
+		cgs_buf_init(&b);
+		cgs_prom_put_value(&b, cases[i].v);
+		p = cgs_buf_steal(&b, NULL);
+		assert_string_equal(p, cases[i].want);
+		free(p);
+	}
+}
+
+static void test_gzip_roundtrip(void **state)
+{
+	struct cgs_snapshot *s = golden_snapshot();
+	const char *gz;
+	size_t gzlen;
+	char out[65536];
+	z_stream z = { 0 };
+	(void)state;
+
+	assert_int_equal(cgs_snapshot_gzip(s, &gz, &gzlen), 0);
+	assert_true(gzlen > 18 && (unsigned char)gz[0] == 0x1f && (unsigned char)gz[1] == 0x8b);
+	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (Bytef *)(uintptr_t)gz;
+	z.avail_in = (uInt)gzlen;
+	z.next_out = (Bytef *)out;
+	z.avail_out = sizeof(out);
+	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+	assert_int_equal(z.total_out, s->text_len);
+	assert_memory_equal(out, s->text, s->text_len);
+	inflateEnd(&z);
+	/* Cached: the same bytes come back. */
+	const char *gz2;
+	size_t gzlen2;
+
+	assert_int_equal(cgs_snapshot_gzip(s, &gz2, &gzlen2), 0);
+	assert_ptr_equal(gz, gz2);
+	cgs_snapshot_release(s);
+}
+
+static void test_json(void **state)
+{
+	struct cgs_snapshot *s = golden_snapshot();
+	const char *j;
+	size_t len;
+	(void)state;
+
+	assert_int_equal(cgs_snapshot_json(s, &j, &len), 0);
+	assert_int_equal(strlen(j), len);
+	assert_non_null(strstr(j, "\"name\":\"we\\\"ird\\\\name\\nx\""));
+	assert_non_null(strstr(j, "\"container_cpu_usage_seconds_total\":12.345678"));
+	assert_non_null(strstr(j, "\"cgsight_collector_errors_total\":{\"cgroupfs\":3"));
+	assert_non_null(strstr(j, "\"pod\":\"web-7d4b9\""));
+	cgs_snapshot_release(s);
+}
+
+static void test_store_refs(void **state)
+{
+	struct cgs_store *st = cgs_store_new();
+	struct cgs_snapshot *a = golden_snapshot(), *b = golden_snapshot(), *held;
+	(void)state;
+
+	assert_null(cgs_store_acquire(st));
+	cgs_store_publish(st, a);
+	held = cgs_store_acquire(st);
+	assert_ptr_equal(held, a);
+	cgs_store_publish(st, b); /* a stays alive for its holder */
+	assert_non_null(held->text);
+	assert_true(held->text_len > 0);
+	cgs_snapshot_release(held);
+	held = cgs_store_acquire(st);
+	assert_ptr_equal(held, b);
+	cgs_snapshot_release(held);
+	cgs_store_free(st);
+}
+
+static void test_sample_limit(void **state)
+{
+	struct cgs_samples s;
+	(void)state;
+
+	cgs_samples_init(&s, 3);
+	for (int i = 0; i < 5; i++)
+		cgs_samples_add(&s, CGS_M_CPU_USAGE, i);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.dropped, 2);
+	assert_int_equal(cgs_samples_add(&s, CGS_M_CPU_USAGE, 1), -ENOSPC);
+	cgs_samples_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_gzip_roundtrip),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_store_refs),
+		cmocka_unit_test(test_sample_limit),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
