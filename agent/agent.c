@@ -8,6 +8,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "containers.h"
 #include "http.h"
 #include "log.h"
+#include "slots.h"
 #include "store.h"
 
 #define LOG_COMP "agent"
@@ -46,6 +48,7 @@ struct agent {
 	struct cgs_cgroup_mounts mounts;
 	struct cgs_bpf_features features;
 	struct cgs_registry *reg;
+	struct cgs_slots *slots;
 	struct cgs_store *store;
 	struct cgs_http *http;
 	struct collector_slot col[MAX_COLLECTORS];
@@ -141,6 +144,7 @@ static void agent_samples(struct agent *a, struct cgs_samples *s)
 	cgs_samples_add(s, CGS_M_AGENT_RUNTIME_ERRORS, (double)st.runtime_errors);
 	cgs_samples_add(s, CGS_M_AGENT_COLLECTION_DURATION, a->collection_s);
 	cgs_samples_add_l(s, CGS_M_AGENT_SERIES_DROPPED, "max_containers", NULL, (double)st.dropped);
+	cgs_samples_add_l(s, CGS_M_AGENT_SERIES_DROPPED, "bpf_max_containers", NULL, (double)st.no_slot);
 	cgs_samples_add_l(s, CGS_M_AGENT_SERIES_DROPPED, "max_series_per_container", NULL,
 			  (double)(a->series_dropped + dropped_series));
 	for (size_t i = 0; i < a->ncol; i++) {
@@ -165,6 +169,17 @@ static void publish(struct agent *a)
 	if (!snap) {
 		cgs_log_ratelimited(CGS_LOG_ERROR, LOG_COMP, "cannot build a snapshot: %s", strerror(errno));
 		return;
+	}
+	json_object *ev = json_object_new_array();
+
+	for (size_t i = 0; ev && i < a->ncol; i++)
+		if (a->col[i].up && a->col[i].ops->api_events)
+			a->col[i].ops->api_events(a->col[i].state, ev);
+	if (ev) {
+		const char *t = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN);
+
+		snap->events_json = t ? strdup(t) : NULL;
+		json_object_put(ev);
 	}
 	cgs_store_publish(a->store, snap);
 }
@@ -215,6 +230,7 @@ static void agent_teardown(struct agent *a)
 		if (a->col[i].up && a->col[i].ops->destroy)
 			a->col[i].ops->destroy(a->col[i].state);
 	cgs_registry_free(a->reg);
+	cgs_slots_free(a->slots);
 	cgs_store_free(a->store);
 	int fds[] = { a->epfd, a->sigfd, a->tick_fd, a->rescan_fd, a->publish_fd };
 
@@ -239,11 +255,21 @@ static int agent_setup(struct agent *a, const struct cgs_config *cfg)
 	}
 	cgs_log_info(LOG_COMP, "cgroup2 at %s (%s)", a->mounts.v2, a->mounts.hybrid ? "hybrid" : "unified");
 	cgs_bpf_setup_logging();
-	if (cfg->bpf)
+	if (cfg->bpf) {
 		cgs_bpf_probe(&a->features);
+		if (a->features.bpf) {
+			/* +1: slot 0 is the host. */
+			a->slots = cgs_slots_new((uint32_t)cfg->bpf_max_containers + 1);
+			if (!a->slots)
+				cgs_log_warn(LOG_COMP, "cannot create the BPF container-slot maps (%s): eBPF collectors off",
+					     strerror(errno));
+		}
+	}
 
 	struct cgs_registry_opts ro = {
 		.mounts = &a->mounts,
+		.slots = a->slots,
+		.include_host = cfg->include_host,
 		.runtime_dirs = { cfg->containerd_state_dir, cfg->crio_state_dir, cfg->docker_state_dir,
 				  cfg->podman_state_dir },
 		.proc_root = cfg->proc_root,
@@ -278,6 +304,7 @@ static int agent_setup(struct agent *a, const struct cgs_config *cfg)
 		.mounts = &a->mounts,
 		.features = &a->features,
 		.registry = a->reg,
+		.slots = a->slots,
 		.notify = notify,
 		.notify_arg = a,
 	};

@@ -31,6 +31,8 @@ struct cgs_config {
 	uint64_t max_containers;
 	uint64_t max_series_per_container;
 	bool bpf;
+	uint64_t bpf_max_containers;
+	bool include_host;
 	char node_name[CGS_CFG_STR];
 };
 

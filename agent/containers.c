@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "slots.h"
 
 #define LOG_COMP "containers"
 #define MAX_DEPTH 32
@@ -40,6 +41,7 @@ struct cgs_registry {
 	struct idmap_slot *map;
 	size_t map_cap, map_used; /* used counts live + tombstones */
 	uint32_t mark;
+	bool host_added;
 	struct cgs_registry_stats st;
 };
 
@@ -101,15 +103,29 @@ static int map_grow(struct cgs_registry *r)
 	return 0;
 }
 
+static void slots_map(struct cgs_registry *r, uint64_t id, struct cgs_container *c)
+{
+	if (r->opts.slots && c->slot >= 0 && !c->host) {
+		int e = cgs_slots_map(r->opts.slots, id, (uint32_t)c->slot);
+
+		if (e < 0)
+			cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "cannot map cgroup %llu to its BPF slot: %s",
+					    (unsigned long long)id, strerror(-e));
+	}
+}
+
 static int map_put(struct cgs_registry *r, uint64_t id, struct cgs_container *c)
 {
 	struct idmap_slot *s = map_find(r, id);
 
 	if (s) {
+		if (s->c != c)
+			slots_map(r, id, c);
 		s->c = c;
 		s->mark = r->mark;
 		return 0;
 	}
+	slots_map(r, id, c);
 	if ((r->map_used + 1) * 4 >= r->map_cap * 3) {
 		int e = map_grow(r);
 
@@ -130,8 +146,10 @@ static int map_put(struct cgs_registry *r, uint64_t id, struct cgs_container *c)
 	}
 }
 
-static void map_del_slot(struct idmap_slot *s)
+static void map_del_slot(struct cgs_registry *r, struct idmap_slot *s)
 {
+	if (r->opts.slots && s->c && s->c->slot >= 0 && !s->c->host)
+		cgs_slots_unmap(r->opts.slots, s->id);
 	s->id = 0;
 	s->c = NULL;
 	s->tomb = true;
@@ -158,10 +176,12 @@ struct cgs_registry *cgs_registry_new(const struct cgs_registry_opts *opts)
 	return r;
 }
 
-static void container_free(struct cgs_container *c)
+static void container_free(struct cgs_registry *r, struct cgs_container *c)
 {
 	if (!c)
 		return;
+	if (r && r->opts.slots && c->slot >= 0 && !c->host)
+		cgs_slots_release(r->opts.slots, (uint32_t)c->slot);
 	free(c->path);
 	free(c->dir);
 	for (int i = 0; i < CGS_V1__COUNT; i++)
@@ -176,7 +196,7 @@ void cgs_registry_free(struct cgs_registry *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->n; i++)
-		container_free(r->v[i]);
+		container_free(r, r->v[i]);
 	free(r->v);
 	free(r->map);
 	free(r);
@@ -196,7 +216,8 @@ static int meta_fill_empty(struct cgs_meta *m)
 static void container_lookup_meta(struct cgs_registry *r, struct cgs_container *c)
 {
 	struct cgs_meta m = { 0 };
-	int e = cgs_runtime_lookup(&r->opts.runtime_dirs, &c->match, &m);
+	int e = c->match.runtime == CGS_RT_NONE ? -ENOENT
+						: cgs_runtime_lookup(&r->opts.runtime_dirs, &c->match, &m);
 
 	if (e == 0) {
 		cgs_meta_clear(&c->meta);
@@ -233,7 +254,7 @@ static struct cgs_container *container_new(struct cgs_registry *r, const char *r
 	c->path = strndup(rel, len);
 	if (!c->path || asprintf(&c->dir, "%s%s", r->opts.mounts->v2, c->path) < 0) {
 		c->dir = NULL;
-		container_free(c);
+		container_free(r, c);
 		return NULL;
 	}
 	for (int i = 0; i < CGS_V1__COUNT; i++)
@@ -246,6 +267,16 @@ static struct cgs_container *container_new(struct cgs_registry *r, const char *r
 	if (stat(c->dir, &st) == 0 && st.st_ctim.tv_sec > 0)
 		c->start_time = (double)st.st_ctim.tv_sec + (double)st.st_ctim.tv_nsec / 1e9;
 	cgs_samples_init(&c->samples, r->opts.max_series_per_container);
+	c->slot = -1;
+	if (r->opts.slots) {
+		c->slot = cgs_slots_assign(r->opts.slots);
+		if (c->slot < 0) {
+			c->slot = -1;
+			r->st.no_slot++;
+			cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP,
+					    "bpf_max_containers reached: %s gets no eBPF metrics", c->path);
+		}
+	}
 	container_lookup_meta(r, c);
 	return c;
 }
@@ -329,7 +360,7 @@ static int registry_record(struct cgs_registry *r, const char *rel, uint64_t id,
 	if (e < 0) {
 		if (r->n && r->v[r->n - 1] == c)
 			r->n--;
-		container_free(c);
+		container_free(r, c);
 		return e;
 	}
 	r->st.added++;
@@ -343,9 +374,9 @@ static void registry_remove_at(struct cgs_registry *r, size_t i)
 
 	for (size_t k = 0; k < r->map_cap; k++)
 		if (r->map[k].id && r->map[k].c == c)
-			map_del_slot(&r->map[k]);
+			map_del_slot(r, &r->map[k]);
 	cgs_log_debug(LOG_COMP, "container %s gone", c->match.id);
-	container_free(c);
+	container_free(r, c);
 	memmove(&r->v[i], &r->v[i + 1], (r->n - i - 1) * sizeof(*r->v));
 	r->n--;
 	r->st.removed++;
@@ -390,6 +421,39 @@ static int walk(struct cgs_registry *r, char *abs, size_t abslen, size_t rootlen
 	return e;
 }
 
+/* The host pseudo container: the root cgroup "/", slot 0, exported like cAdvisor's id="/". */
+static int registry_add_host(struct cgs_registry *r)
+{
+	struct cgs_cgpath m = { .runtime = CGS_RT_NONE, .container_len = 1 };
+	struct cgs_container *c;
+	uint64_t id;
+	int e = cgs_cgroup_id(r->opts.mounts->v2, &id);
+
+	if (e < 0)
+		return e;
+	c = container_new(r, "/", 1, id, &m, 0);
+	if (!c)
+		return -ENOMEM;
+	/* container_new assigned a container slot: give it back, the host has slot 0. */
+	if (r->opts.slots && c->slot >= 0)
+		cgs_slots_release(r->opts.slots, (uint32_t)c->slot);
+	c->slot = r->opts.slots ? cgs_slots_assign_host(r->opts.slots) : -1;
+	c->host = true;
+	free(c->dir);
+	c->dir = strdup(r->opts.mounts->v2);
+	e = c->dir ? registry_append(r, c) : -ENOMEM;
+	if (e == 0)
+		e = map_put(r, id, c);
+	if (e < 0) {
+		if (r->n && r->v[r->n - 1] == c)
+			r->n--;
+		container_free(r, c);
+		return e;
+	}
+	r->host_added = true;
+	return 1;
+}
+
 int cgs_registry_rescan(struct cgs_registry *r)
 {
 	char abs[PATH_MAX];
@@ -399,6 +463,20 @@ int cgs_registry_rescan(struct cgs_registry *r)
 	if (rootlen >= sizeof(abs))
 		return -ENAMETOOLONG;
 	r->mark++;
+	if (r->opts.include_host && !r->host_added) {
+		e = registry_add_host(r);
+		if (e < 0)
+			return e;
+		changes += e;
+	}
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i]->host) {
+			r->v[i]->mark = r->mark;
+			struct idmap_slot *hs = map_find(r, r->v[i]->cgroup_id);
+
+			if (hs)
+				hs->mark = r->mark;
+		}
 	memcpy(abs, r->opts.mounts->v2, rootlen + 1);
 	e = walk(r, abs, rootlen, rootlen, 0, &changes);
 	if (e < 0) {
@@ -413,7 +491,7 @@ int cgs_registry_rescan(struct cgs_registry *r)
 	}
 	for (size_t k = 0; k < r->map_cap; k++)
 		if (r->map[k].id && r->map[k].mark != r->mark)
-			map_del_slot(&r->map[k]);
+			map_del_slot(r, &r->map[k]);
 	/* Retry metadata that was not there yet. */
 	double now = now_realtime();
 	for (size_t i = 0; i < r->n; i++)
@@ -447,7 +525,7 @@ int cgs_registry_on_rmdir(struct cgs_registry *r, uint64_t id)
 	if (!s || !s->c)
 		return 0;
 	if (s->c->cgroup_id != id) {
-		map_del_slot(s);
+		map_del_slot(r, s);
 		return 0;
 	}
 	for (size_t i = 0; i < r->n; i++) {

@@ -26,6 +26,8 @@ struct cgs_container {
 	struct cgs_meta meta;          /* never-NULL strings once added */
 	int meta_err;                  /* 0, or -errno of the last metadata lookup */
 	double start_time;             /* seconds since the epoch the cgroup was first seen/created */
+	int slot;                      /* BPF container slot (agent/slots.h), -1 when none */
+	bool host;                     /* the pseudo container of every task outside containers */
 	struct cgs_samples samples;    /* latest collection */
 	bool collected;                /* samples hold a collection pass */
 	/* registry-private */
@@ -35,8 +37,12 @@ struct cgs_container {
 
 struct cgs_registry;
 
+struct cgs_slots;
+
 struct cgs_registry_opts {
 	const struct cgs_cgroup_mounts *mounts;
+	struct cgs_slots *slots;        /* NULL without BPF: containers get no slot */
+	bool include_host;              /* track the root cgroup "/" as the host pseudo container */
 	struct cgs_runtime_dirs runtime_dirs;
 	const char *proc_root;
 	size_t max_containers;          /* bound; further ones are counted, not tracked */
@@ -68,6 +74,7 @@ struct cgs_registry_stats {
 	uint64_t runtime_errors;   /* metadata lookups that failed other than -ENOENT */
 	uint64_t dropped;          /* containers not tracked because of max_containers */
 	uint64_t added, removed;
+	uint64_t no_slot;          /* containers without a BPF slot (bpf_max_containers reached) */
 };
 void cgs_registry_stats(const struct cgs_registry *r, struct cgs_registry_stats *st);
 

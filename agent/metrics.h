@@ -61,6 +61,25 @@ struct cgs_family {
 	X(PRESSURE_IO_WAITING)                   \
 	X(PRESSURE_IO_STALLED)                   \
 	X(CONTAINER_START_TIME)                  \
+	X(CPU_DELAY)                             \
+	X(CPU_RUNQUEUE_LATENCY)                  \
+	X(CONTEXT_SWITCHES)                      \
+	X(MEMORY_FAILURES)                       \
+	X(OOM_EVENTS)                            \
+	X(MEMORY_RECLAIM)                        \
+	X(SYSCALLS)                              \
+	X(SYSCALL_LATENCY)                       \
+	X(SYSCALL_ERRORS)                        \
+	X(NET_RX_BYTES)                          \
+	X(NET_TX_BYTES)                          \
+	X(NET_RX_PACKETS)                        \
+	X(NET_TX_PACKETS)                        \
+	X(TCP_CONNECTS)                          \
+	X(TCP_ACCEPTS)                           \
+	X(TCP_ACTIVE_CONNECTIONS)                \
+	X(TCP_CONNECT_LATENCY)                   \
+	X(TCP_RETRANSMITS)                       \
+	X(TCP_PEER_CONNECTS)                     \
 	X(AGENT_BUILD_INFO)                      \
 	X(AGENT_CONTAINERS)                      \
 	X(AGENT_COLLECTOR_ERRORS)                \
@@ -80,5 +99,15 @@ enum cgs_family_id {
 };
 
 extern const struct cgs_family cgs_families[CGS_M__COUNT];
+
+/*
+ * The log2 latency buckets every kernel histogram uses: bound b is 2^b
+ * microseconds (1 us .. 2^22 us ~ 4.19 s). An observation of `us` whole
+ * microseconds falls in bucket b = (us == 0 ? 0 : bit length of us), which
+ * is index CGS_LOG2_US_NBOUNDS (+Inf) from b = 23 on; counts arrays hold
+ * CGS_LOG2_US_NBOUNDS + 1 entries.
+ */
+#define CGS_LOG2_US_NBOUNDS 23
+extern const double cgs_log2_us_bounds[CGS_LOG2_US_NBOUNDS];
 
 #endif

@@ -159,6 +159,7 @@ void cgs_snapshot_release(struct cgs_snapshot *s)
 	free(s->c);
 	cgs_samples_free(&s->agent);
 	free(s->text);
+	free(s->events_json);
 	free(s->gz);
 	free(s->json);
 	pthread_mutex_destroy(&s->lock);

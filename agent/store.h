@@ -38,6 +38,7 @@ struct cgs_snapshot {
 	struct cgs_snap_container *c;
 	struct cgs_samples agent;  /* agent-scope samples */
 
+	char *events_json;         /* JSON array of recent structured events, or NULL */
 	char *text;                /* Prometheus exposition of everything above */
 	size_t text_len;
 

@@ -5,7 +5,7 @@
 #    with the agent's own /healthz on the same server as the baseline
 #    (ratio = what the exposition adds over an HTTP round trip);
 #  - agent RSS after warm-up;
-#  - agent CPU over 60 s with the default 10 s interval, scraped every 15 s,
+#  - agent CPU over 60 s with the default 15 s interval, scraped every 15 s,
 #    as % of one core.
 # Targets: median < 20 ms, RSS < 30 MB, CPU < 0.5 % of one core.
 # Usage: bench/foundation.sh [BUILD_DIR]
@@ -40,7 +40,7 @@ read -r m_med m_p90 < <(timeit "http://127.0.0.1:$CGS_PORT/metrics" 200 | stats)
 read -r h_med h_p90 < <(timeit "http://127.0.0.1:$CGS_PORT/healthz" 200 | stats)
 rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$CGS_AGENT_PID/status")
 
-# CPU: utime+stime over SECS with a scrape every 15 s (the agent's own interval is 10 s).
+# CPU: utime+stime over SECS with a scrape every 15 s (the agent's own interval is 15 s).
 ticks() { awk '{ print $14 + $15 }' "/proc/$CGS_AGENT_PID/stat"; }
 hz=$(getconf CLK_TCK)
 t0=$(ticks); s0=$(date +%s%N)
@@ -58,4 +58,4 @@ printf '  /metrics (gzip) median %8s ms  p90 %8s ms   target < 20 ms\n' "$m_med"
 printf '  /healthz baseline   %8s ms  p90 %8s ms   ratio metrics/healthz %s\n' "$h_med" "$h_p90" \
 	"$("$PY" -c "print('%.1f' % ($m_med / $h_med))")"
 printf '  RSS                 %8s MB                 target < 30 MB\n' "$("$PY" -c "print('%.1f' % ($rss_kb / 1024))")"
-printf '  CPU                 %8s %% of one core (%s s, scrape every 15 s, interval 10 s)   target < 0.5 %%\n' "$cpu_pct" "$SECS"
+printf '  CPU                 %8s %% of one core (%s s, scrape every 15 s, interval 15 s)   target < 0.5 %%\n' "$cpu_pct" "$SECS"

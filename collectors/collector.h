@@ -16,6 +16,8 @@
 
 struct cgs_config;
 struct cgs_bpf_features;
+struct cgs_slots;
+struct json_object;
 
 /* What a collector can ask of the agent through ctx->notify. */
 #define CGS_NOTIFY_CHANGED 1u /* the registry changed: collect new containers, publish */
@@ -26,6 +28,7 @@ struct cgs_collector_ctx {
 	const struct cgs_cgroup_mounts *mounts;
 	const struct cgs_bpf_features *features;
 	struct cgs_registry *registry;
+	struct cgs_slots *slots;  /* shared BPF container slots; NULL without BPF */
 	void (*notify)(void *arg, unsigned what);
 	void *notify_arg;
 };
@@ -54,6 +57,13 @@ struct cgs_collector_ops {
 	int (*collect)(void *state, const struct cgs_container *c, struct cgs_samples *out);
 	/* Samples on the agent itself (self metrics). Optional. */
 	int (*collect_agent)(void *state, struct cgs_samples *out);
+	/*
+	 * Recent structured events for the API (e.g. OOM kills): appends JSON
+	 * objects to the json-c array `events`; each should carry "type",
+	 * "time" (seconds since the epoch) and "cgroup_id". Bounded by the
+	 * collector. Optional.
+	 */
+	int (*api_events)(void *state, struct json_object *events);
 	void (*destroy)(void *state);
 };
 

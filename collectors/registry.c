@@ -4,9 +4,15 @@
 
 extern const struct cgs_collector_ops cgs_collector_lifecycle;
 extern const struct cgs_collector_ops cgs_collector_cgroupfs;
+/* anchor:extern-sched */
+/* anchor:extern-syscalls */
+/* anchor:extern-net */
 
 const struct cgs_collector_ops *const cgs_collectors[] = {
 	&cgs_collector_lifecycle,
 	&cgs_collector_cgroupfs,
+	/* anchor:entry-sched */
+	/* anchor:entry-syscalls */
+	/* anchor:entry-net */
 	NULL,
 };

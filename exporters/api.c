@@ -5,7 +5,8 @@
  *  "container_id":..,"runtime":..,"name":..,"image":..,"container":..,"pod":..,
  *  "namespace":..,"pod_uid":..,"qos":..,"start_time":T,
  *  "metrics":{"<family>":value | {"<label value>":value} |
- *             {"buckets":[[le,cumulative],...],"sum":S,"count":N}}}]}
+ *             {"buckets":[[le,cumulative],...],"sum":S,"count":N}}}],
+ *  "agent":{...self metrics...},"events":[{"type":..,"time":..,"cgroup_id":..},...]}
  * Families with two extra labels key their values by "v0,v1".
  */
 #include "api.h"
@@ -115,8 +116,13 @@ int cgs_api_render_containers(const struct cgs_snapshot *s, struct cgs_buf *out)
 	json_object_object_add(root, "containers", arr);
 	json_object_object_add(root, "agent", metrics_json(&s->agent));
 	text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN, &len);
-	if (text)
-		cgs_buf_append(out, text, len);
+	if (text && len >= 2) {
+		/* Splice in the events array, already JSON, before the closing brace. */
+		cgs_buf_append(out, text, len - 1);
+		cgs_buf_puts(out, ",\"events\":");
+		cgs_buf_puts(out, s->events_json ? s->events_json : "[]");
+		cgs_buf_putc(out, '}');
+	}
 	json_object_put(root);
 	return text ? out->err : -ENOMEM;
 }

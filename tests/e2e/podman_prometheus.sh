@@ -90,7 +90,8 @@ for _ in $(seq 50); do [ "$(api_field "$ID" name)" = "$NAME" ] && break; sleep 0
 cgs_podman rm -f "$NAME" >/dev/null 2>&1 || cgs_fail "podman rm failed"
 gone=
 for _ in $(seq 60); do
-	cgs_metrics | grep -q "$ID" || { gone=1; break; }
+	rc=0; cgs_metrics_has "$ID" || rc=$?
+	[ "$rc" = 1 ] && { gone=1; break; }
 	sleep 0.1
 done
 [ -n "$gone" ] && cgs_pass "series gone after podman rm" || cgs_fail "series still exported after podman rm"

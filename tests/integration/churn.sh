@@ -16,7 +16,7 @@ hexvar() { printf -v HEX '%064x' "$1"; }
 for i in $(seq 1 1000); do mkdir "$ROOT/docker/$(hexid "$i")"; done
 cgs_start_agent --interval 1s --rescan-interval 5s
 sleep 2
-count_series() { cgs_metrics | grep -c "^container_cpu_usage_seconds_total{.*id=\"$REL/docker/" || true; }
+count_series() { local m; m=$(cgs_metrics); grep -c "^container_cpu_usage_seconds_total{.*id=\"$REL/docker/" <<<"$m" || true; }
 n=$(count_series)
 [ "$n" = 1000 ] && cgs_pass "1000 containers exported" || cgs_fail "$n containers exported, want 1000"
 
@@ -50,10 +50,12 @@ n=$(count_series)
 	cgs_fail "exposition holds $n containers, $live live"
 stale=0
 for i in 1 500 1500 2000; do
-	cgs_metrics | grep -q "$(hexid "$i")" && stale=$((stale + 1))
+	rc=0; cgs_metrics_has "$(hexid "$i")" || rc=$?
+	[ "$rc" = 1 ] || stale=$((stale + 1))
 done
 [ "$stale" = 0 ] && cgs_pass "no series for removed containers" || cgs_fail "$stale removed containers still exported"
-tracked=$(cgs_metrics | awk '$1 == "cgsight_containers" { print $2 }')
+M=$(cgs_metrics)
+tracked=$(awk '$1 == "cgsight_containers" { print $2 }' <<<"$M")
 [ "$tracked" = "$live" ] && cgs_pass "cgsight_containers = $tracked" || cgs_fail "cgsight_containers = $tracked, want $live"
 kill -0 "$CGS_AGENT_PID" && cgs_pass "agent alive after churn" || cgs_fail "agent died"
 cgs_finish

@@ -72,11 +72,11 @@ nested=$(awk '$1 == "usage_usec" { printf "%.6f", $2 / 1e6 }' "$CG2${PATHS[$ID_D
 	cgs_pass "nested cgroup's CPU ($nested s) counted in its container's ($got s)" ||
 	cgs_fail "nested cgroup's CPU ($nested s) not counted in its container's ($got s)"
 # Labels: the kubepods container carries its pod uid path; podman one its id.
-printf '%s\n' "$M" | grep -q "container_cpu_usage_seconds_total{container=\"\",id=\"${PATHS[$ID_P]}\",image=\"\",name=\"\",namespace=\"\",pod=\"\"}" &&
+grep -qF "container_cpu_usage_seconds_total{container=\"\",id=\"${PATHS[$ID_P]}\",image=\"\",name=\"\",namespace=\"\",pod=\"\"}" <<<"$M" &&
 	cgs_pass "podman-shaped container exported with empty metadata labels" ||
 	cgs_fail "podman-shaped container series missing or mislabelled"
 # No duplicate series.
-dups=$(printf '%s\n' "$M" | grep -v '^#' | awk '{ $NF=""; print }' | sort | uniq -d | wc -l)
+dups=$(grep -v '^#' <<<"$M" | awk '{ $NF=""; print }' | sort | uniq -d | wc -l)
 [ "$dups" = 0 ] && cgs_pass "no duplicate series" || cgs_fail "$dups duplicate series"
 
 # 3. Removal: series vanish.
@@ -86,7 +86,8 @@ done
 t0=$(date +%s%N)
 gone=
 while [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 3000 ]; do
-	if ! cgs_metrics | grep -qE "$ID_D|$ID_K|$ID_P"; then gone=$(( ($(date +%s%N) - t0) / 1000000 )); break; fi
+	rc=0; cgs_metrics_has "$ID_D|$ID_K|$ID_P" || rc=$?
+	if [ "$rc" = 1 ]; then gone=$(( ($(date +%s%N) - t0) / 1000000 )); break; fi
 	sleep 0.05
 done
 [ -n "$gone" ] && cgs_pass "series of removed containers gone after ${gone} ms" ||

@@ -84,6 +84,15 @@ cgs_metrics() { curl -sf "http://127.0.0.1:$CGS_PORT/metrics"; }
 cgs_free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cgs_api() { curl -sf "http://127.0.0.1:$CGS_PORT/api/v1/containers"; }
 
+# Whether the current exposition matches an extended regex. The body is
+# captured first: `curl | grep -q` under pipefail fails when grep exits early.
+# Exit 0 match, 1 no match, 2 scrape failed.
+cgs_metrics_has() {
+	local m
+	m=$(cgs_metrics) || return 2
+	grep -qE -- "$1" <<<"$m"
+}
+
 # cgs_check NAME COND_EXIT_STATUS MESSAGE: records a pass or a failure.
 cgs_pass() { CGS_PASSES=$((CGS_PASSES + 1)); cgs_log "PASS: $*"; }
 cgs_fail() { CGS_FAILS=$((CGS_FAILS + 1)); cgs_log "FAIL: $*"; }
@@ -95,5 +104,5 @@ cgs_finish() {
 
 # Value of a series: cgs_value "<metrics text>" 'family' 'label matcher substring'
 cgs_value() {
-	printf '%s\n' "$1" | grep -F "$2{" | grep -F "$3" | awk '{ print $NF }' | head -1
+	awk -v f="$2{" -v m="$3" 'index($0, f) == 1 && index($0, m) { print $NF; exit }' <<<"$1"
 }

@@ -25,7 +25,7 @@ static void test_defaults(void **state)
 
 	cgs_config_defaults(&cfg);
 	assert_string_equal(cfg.listen, ":9338");
-	assert_int_equal(cfg.interval_ms, 10000);
+	assert_int_equal(cfg.interval_ms, 15000);
 	assert_int_equal(cfg.rescan_interval_ms, 30000);
 	assert_int_equal(cfg.log_level, CGS_LOG_INFO);
 	assert_true(cfg.bpf);
