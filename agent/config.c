@@ -44,6 +44,11 @@ const struct cgs_cfg_key cgs_cfg_keys[] = {
 	  "Containers the eBPF collectors keep per-container state for; more are counted, not measured." },
 	{ "include_host", CGS_CFG_BOOL, "false", 0, 0, OFF(include_host),
 	  "Also measure tasks outside containers, exported as the container id=\"/\" (like cAdvisor's root)." },
+	/* anchor:keys-sched */
+	/* anchor:keys-syscalls */
+	/* anchor:keys-net */
+	/* anchor:keys-logs */
+	/* anchor:keys-top */
 	{ "node_name", CGS_CFG_STRING, "", 0, 0, OFF(node_name),
 	  "Name of this node (the DaemonSet sets CGSIGHT_NODE_NAME from the downward API)." },
 };

@@ -34,6 +34,11 @@ struct cgs_config {
 	uint64_t bpf_max_containers;
 	bool include_host;
 	char node_name[CGS_CFG_STR];
+	/* anchor:config-sched */
+	/* anchor:config-syscalls */
+	/* anchor:config-net */
+	/* anchor:config-logs */
+	/* anchor:config-top */
 };
 
 enum cgs_cfg_type {

@@ -24,6 +24,7 @@ static void usage(FILE *f)
 		   "  check     report what this kernel and host offer, and what the agent will use\n"
 		   "  config    print the default configuration file, documented\n"
 		   "  metrics   print the metric reference (Markdown)\n"
+		   /* anchor:usage-top */""
 		   "  version   print the version\n\n"
 		   "`cgsight <command> --help` for a command's options.\n");
 }
@@ -138,6 +139,7 @@ int main(int argc, char **argv)
 		printf("cgsight %s\n", CGS_VERSION);
 		return 0;
 	}
+	/* anchor:cmd-top */
 	if (!strcmp(cmd, "metrics")) {
 		print_metric_reference();
 		return 0;

@@ -7,6 +7,7 @@ extern const struct cgs_collector_ops cgs_collector_cgroupfs;
 /* anchor:extern-sched */
 /* anchor:extern-syscalls */
 /* anchor:extern-net */
+/* anchor:extern-logs */
 
 const struct cgs_collector_ops *const cgs_collectors[] = {
 	&cgs_collector_lifecycle,
@@ -14,5 +15,6 @@ const struct cgs_collector_ops *const cgs_collectors[] = {
 	/* anchor:entry-sched */
 	/* anchor:entry-syscalls */
 	/* anchor:entry-net */
+	/* anchor:entry-logs */
 	NULL,
 };
