@@ -98,8 +98,12 @@ static void collect_container(struct agent *a, struct cgs_container *c)
 			continue;
 		int n = s->ops->collect(s->state, c, &c->samples);
 
-		if (n > 0)
+		if (n > 0) {
 			s->errors += (uint64_t)n;
+			cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP,
+					    "collector %s: %d value(s) of %s unreadable, left out (cgsight_collector_errors_total)",
+					    s->ops->name, n, c->path);
+		}
 	}
 	cgs_samples_sort(&c->samples);
 	c->collected = true;

@@ -126,6 +126,8 @@ static int map_put(struct cgs_registry *r, uint64_t id, struct cgs_container *c)
 		return 0;
 	}
 	slots_map(r, id, c);
+	if (c->cgroup_id != id)
+		c->nested++;
 	if ((r->map_used + 1) * 4 >= r->map_cap * 3) {
 		int e = map_grow(r);
 
@@ -150,6 +152,8 @@ static void map_del_slot(struct cgs_registry *r, struct idmap_slot *s)
 {
 	if (r->opts.slots && s->c && s->c->slot >= 0 && !s->c->host)
 		cgs_slots_unmap(r->opts.slots, s->id);
+	if (s->c && s->c->cgroup_id != s->id && s->c->nested)
+		s->c->nested--;
 	s->id = 0;
 	s->c = NULL;
 	s->tomb = true;
@@ -267,6 +271,7 @@ static struct cgs_container *container_new(struct cgs_registry *r, const char *r
 	if (stat(c->dir, &st) == 0 && st.st_ctim.tv_sec > 0)
 		c->start_time = (double)st.st_ctim.tv_sec + (double)st.st_ctim.tv_nsec / 1e9;
 	cgs_samples_init(&c->samples, r->opts.max_series_per_container);
+	c->nested_tracked = true;
 	c->slot = -1;
 	if (r->opts.slots) {
 		c->slot = cgs_slots_assign(r->opts.slots);

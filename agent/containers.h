@@ -27,6 +27,8 @@ struct cgs_container {
 	int meta_err;                  /* 0, or -errno of the last metadata lookup */
 	double start_time;             /* seconds since the epoch the cgroup was first seen/created */
 	int slot;                      /* BPF container slot (agent/slots.h), -1 when none */
+	bool nested_tracked;           /* `nested` is maintained by the registry */
+	uint32_t nested;               /* cgroups known below the container's own */
 	bool host;                     /* the pseudo container of every task outside containers */
 	struct cgs_samples samples;    /* latest collection */
 	bool collected;                /* samples hold a collection pass */

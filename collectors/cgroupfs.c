@@ -38,8 +38,34 @@
 /* v1 limits at or above this mean "no limit" (cAdvisor reports 0). */
 #define CGFS_LIMIT_UNLIMITED (UINT64_C(1) << 62)
 
+/*
+ * Files found absent for a container are not looked for again on every
+ * pass (an ENOENT open costs a path walk): one bit per file name, per
+ * container, forgotten every CGFS_ABSENT_REPROBE passes so a controller
+ * enabled later is still picked up. cgroup.procs is never cached: its
+ * absence means the container is gone.
+ */
+#define CGFS_ABSENT_REPROBE 8
+static const char *const cgfs_cached_names[] = { /* at most 32 */
+	"cpu.stat", "cpu.max", "memory.current", "memory.stat", "memory.max", "memory.swap.current",
+	"io.stat", "pids.current", "cpu.pressure", "memory.pressure", "io.pressure", "cgroup.threads",
+	"cpuacct.usage", "cpuacct.stat", "cpu.cfs_quota_us", "cpu.cfs_period_us",
+	"memory.usage_in_bytes", "memory.limit_in_bytes", "blkio.throttle.io_service_bytes_recursive",
+	"blkio.throttle.io_service_bytes",
+};
+
+struct cgfs_absent {
+	uint64_t id;       /* container cgroup id, 0 = empty slot */
+	uint64_t mask;     /* bit i: cgfs_cached_names[i] absent in the v2 dir; bit 32 + i: in a v1 dir */
+	uint32_t seen;     /* pass number it was last used in */
+	uint32_t pad;
+};
+
 struct cgfs_state {
 	long user_hz;
+	uint32_t pass;               /* collection passes (begin calls) */
+	struct cgfs_absent *absent;  /* open addressing, power-of-two capacity */
+	size_t absent_cap, absent_n;
 	/* One getdents64 buffer per walk depth; records are 8-byte aligned. */
 	_Alignas(8) char dents[CGFS_WALK_DEPTH + 1][CGFS_DENTS_BUF];
 	char buf[CGFS_FILE_MAX + 1];
@@ -53,6 +79,8 @@ struct cgfs_pass {
 	int v1fd[CGS_V1__COUNT];  /* -1 not opened yet, -2 none or absent */
 	int errors;
 	bool gone;                /* the cgroup went away: emit nothing */
+	struct cgfs_absent *absent; /* this container's cache entry, or NULL */
+	bool reprobe;             /* look for every file this pass */
 	struct cgs_cgfs_stats s;
 	bool has_cpu_split;       /* user/system known alongside usage */
 };
@@ -165,13 +193,32 @@ static void pass_fail(struct cgfs_pass *p, const char *name, int err)
  * Reads `name` below `fd` into the buffer: 1 when read, 0 when absent (no
  * series; also when fd < 0), -1 when it failed (counted, or gone).
  */
+static int cached_bit(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cgfs_cached_names) / sizeof(cgfs_cached_names[0]); i++)
+		if (!strcmp(cgfs_cached_names[i], name))
+			return (int)i;
+	return -1;
+}
+
 static int pass_read(struct cgfs_pass *p, int fd, const char *name)
 {
+	int bit = p->absent ? cached_bit(name) : -1;
+	uint64_t m;
 	ssize_t r;
 
 	if (fd < 0 || p->gone)
 		return 0;
+	m = bit < 0 ? 0 : UINT64_C(1) << (bit + (fd == p->v2fd ? 0 : 32));
+	if (m && !p->reprobe && (p->absent->mask & m))
+		return 0;
 	r = cgfs_read_file(p->st, fd, name);
+	if (m) {
+		if (r >= 0 || !errno_absent((int)-r))
+			p->absent->mask &= ~m;
+		else
+			p->absent->mask |= m;
+	}
 	if (r >= 0)
 		return 1;
 	if (errno_absent((int)-r))
@@ -406,6 +453,9 @@ static int walk(struct cgfs_pass *p, struct cgfs_walk *w, int dirfd, unsigned de
 		else
 			return (int)n;
 	}
+	/* The registry knows whether a container has nested cgroups: skip the listing when not. */
+	if (depth == 0 && dirfd == p->v2fd && p->c->nested_tracked && p->c->nested == 0)
+		return 0;
 	while ((got = syscall(SYS_getdents64, dirfd, dbuf, CGFS_DENTS_BUF)) > 0) {
 		for (long off = 0; off < got;) {
 			const struct cgfs_dirent *d = (const void *)(dbuf + off);
@@ -541,9 +591,84 @@ static void emit_all(struct cgfs_pass *p, struct cgs_samples *out)
 	}
 }
 
+static uint64_t absent_hash(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Rebuilds the cache with only entries used in the last two passes, at twice the live size. */
+static int absent_rebuild(struct cgfs_state *st, size_t want)
+{
+	size_t cap = 64;
+	struct cgfs_absent *nv;
+
+	while (cap < want * 2)
+		cap *= 2;
+	nv = calloc(cap, sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	st->absent_n = 0;
+	for (size_t i = 0; i < st->absent_cap; i++) {
+		struct cgfs_absent *e = &st->absent[i];
+
+		if (!e->id || st->pass - e->seen > 1)
+			continue;
+		size_t j = absent_hash(e->id) & (cap - 1);
+
+		while (nv[j].id)
+			j = (j + 1) & (cap - 1);
+		nv[j] = *e;
+		st->absent_n++;
+	}
+	free(st->absent);
+	st->absent = nv;
+	st->absent_cap = cap;
+	return 0;
+}
+
+/* The cache entry of a container (created), or NULL when out of memory. */
+static struct cgfs_absent *absent_get(struct cgfs_state *st, uint64_t id)
+{
+	if (!id)
+		return NULL;
+	if ((st->absent_n + 1) * 4 > st->absent_cap * 3 && absent_rebuild(st, st->absent_n + 1) < 0)
+		return NULL;
+	for (size_t i = absent_hash(id) & (st->absent_cap - 1);; i = (i + 1) & (st->absent_cap - 1)) {
+		struct cgfs_absent *e = &st->absent[i];
+
+		if (e->id == id || !e->id) {
+			if (!e->id) {
+				e->id = id;
+				e->mask = 0;
+				st->absent_n++;
+			}
+			e->seen = st->pass;
+			return e;
+		}
+	}
+}
+
+static int cgfs_begin(void *state)
+{
+	struct cgfs_state *st = state;
+
+	st->pass++;
+	/* Forget containers not collected for two passes (removed ones). */
+	if (st->absent_cap && st->pass % 16 == 0)
+		return absent_rebuild(st, st->absent_n);
+	return 0;
+}
+
 static int cgfs_collect(void *state, const struct cgs_container *c, struct cgs_samples *out)
 {
 	struct cgfs_pass p = { .st = state, .c = c, .v2fd = -1 };
+
+	p.absent = absent_get(p.st, c->cgroup_id);
+	/* Spread re-probes over passes instead of doing them all at once. */
+	p.reprobe = p.absent && (p.st->pass + (uint32_t)c->cgroup_id) % CGFS_ABSENT_REPROBE == 0;
 
 	for (int i = 0; i < CGS_V1__COUNT; i++)
 		p.v1fd[i] = -1;
@@ -583,7 +708,7 @@ static int cgfs_init(const struct cgs_collector_ctx *ctx, void **state, const ch
 			return -EOPNOTSUPP;
 		}
 	}
-	st = malloc(sizeof(*st));
+	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
 	hz = sysconf(_SC_CLK_TCK);
@@ -594,12 +719,17 @@ static int cgfs_init(const struct cgs_collector_ctx *ctx, void **state, const ch
 
 static void cgfs_destroy(void *state)
 {
-	free(state);
+	struct cgfs_state *st = state;
+
+	if (st)
+		free(st->absent);
+	free(st);
 }
 
 const struct cgs_collector_ops cgs_collector_cgroupfs = {
 	.name = "cgroupfs",
 	.init = cgfs_init,
+	.begin = cgfs_begin,
 	.collect = cgfs_collect,
 	.destroy = cgfs_destroy,
 };

@@ -137,6 +137,8 @@ static void test_walk_finds_containers(void **state)
 	assert_string_equal(c->meta.name, "web");
 	assert_string_equal(c->meta.image, "nginx:1.25");
 	assert_int_equal(c->cgroup_id, ino_of(f->mounts.v2, "/docker/" ID1));
+	assert_true(c->nested_tracked);
+	assert_int_equal(c->nested, 2); /* nested, nested/deeper */
 	/* Nested cgroups map to their container. */
 	assert_ptr_equal(cgs_registry_lookup(f->reg, ino_of(f->mounts.v2, "/docker/" ID1 "/nested/deeper")), c);
 	assert_null(cgs_registry_lookup(f->reg, ino_of(f->mounts.v2, "/system.slice/sshd.service")));
@@ -169,6 +171,7 @@ static void test_events_and_sweep(void **state)
 
 	assert_int_equal(cgs_registry_on_rmdir(f->reg, nested), 0);
 	assert_null(cgs_registry_lookup(f->reg, nested));
+	assert_int_equal(find_by_id(f->reg, ID1)->nested, 1);
 	assert_int_equal(cgs_registry_count(f->reg), 3);
 	char d3[8192];
 
