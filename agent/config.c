@@ -49,6 +49,7 @@ const struct cgs_cfg_key cgs_cfg_keys[] = {
 	/* anchor:keys-net */
 	/* anchor:keys-logs */
 	/* anchor:keys-top */
+	/* anchor:keys-l7 */
 	{ "node_name", CGS_CFG_STRING, "", 0, 0, OFF(node_name),
 	  "Name of this node (the DaemonSet sets CGSIGHT_NODE_NAME from the downward API)." },
 };

@@ -39,6 +39,7 @@ struct cgs_config {
 	/* anchor:config-net */
 	/* anchor:config-logs */
 	/* anchor:config-top */
+	/* anchor:config-l7 */
 };
 
 enum cgs_cfg_type {

@@ -8,6 +8,7 @@ extern const struct cgs_collector_ops cgs_collector_cgroupfs;
 /* anchor:extern-syscalls */
 /* anchor:extern-net */
 /* anchor:extern-logs */
+/* anchor:extern-l7 */
 
 const struct cgs_collector_ops *const cgs_collectors[] = {
 	&cgs_collector_lifecycle,
@@ -16,5 +17,6 @@ const struct cgs_collector_ops *const cgs_collectors[] = {
 	/* anchor:entry-syscalls */
 	/* anchor:entry-net */
 	/* anchor:entry-logs */
+	/* anchor:entry-l7 */
 	NULL,
 };
