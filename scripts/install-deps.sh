@@ -11,7 +11,12 @@ TEST=(libcmocka-dev curl prometheus python3 python3-msgpack podman runc buildah 
       containerd iproute2 stress-ng util-linux procps libbpf-tools linux-perf)
 
 want=("${BUILD[@]}")
-[ "${1:-}" = "--test" ] && want+=("${TEST[@]}")
+if [ "${1:-}" = "--test" ]; then
+	want+=("${TEST[@]}")
+	# Node.js for the npm-based validators and peers (Fluentd Forward server, OTLP decoder):
+	# Debian's, unless the machine already has one.
+	command -v node >/dev/null && command -v npm >/dev/null || want+=(nodejs npm)
+fi
 
 missing=()
 for p in "${want[@]}"; do
