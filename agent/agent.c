@@ -7,8 +7,12 @@
  */
 #include "agent.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +138,53 @@ static void collect_new(struct agent *a)
 	}
 }
 
+/* The standard process_* metrics of the agent itself, from /proc/self. */
+static void process_samples(struct cgs_samples *s)
+{
+	static double boot_time;
+	char buf[1024], *p;
+	unsigned long long ut, st, start, rss_pages;
+	long hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	/* Fields after the command (which may contain spaces) start past the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %*u %llu",
+			 &ut, &st, &start, &rss_pages) != 4 || hz <= 0)
+		return;
+	if (!boot_time) {
+		FILE *f = fopen("/proc/stat", "re");
+		char line[256];
+
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "btime %lf", &boot_time) == 1)
+				break;
+		if (f)
+			fclose(f);
+	}
+	cgs_samples_add(s, CGS_M_PROCESS_CPU, (double)(ut + st) / (double)hz);
+	cgs_samples_add(s, CGS_M_PROCESS_RSS, (double)rss_pages * (double)page);
+	cgs_samples_add(s, CGS_M_PROCESS_START_TIME, boot_time + (double)start / (double)hz);
+	DIR *d = opendir("/proc/self/fd");
+
+	if (d) {
+		long nfd = -1; /* the directory's own fd */
+
+		while (readdir(d))
+			nfd++;
+		closedir(d);
+		cgs_samples_add(s, CGS_M_PROCESS_FDS, (double)(nfd - 2)); /* minus . and .. */
+	}
+}
+
 static void agent_samples(struct agent *a, struct cgs_samples *s)
 {
 	struct cgs_registry_stats st;
@@ -147,6 +198,7 @@ static void agent_samples(struct agent *a, struct cgs_samples *s)
 	cgs_samples_add(s, CGS_M_AGENT_CONTAINERS, (double)n);
 	cgs_samples_add(s, CGS_M_AGENT_RUNTIME_ERRORS, (double)st.runtime_errors);
 	cgs_samples_add(s, CGS_M_AGENT_COLLECTION_DURATION, a->collection_s);
+	process_samples(s);
 	cgs_samples_add_l(s, CGS_M_AGENT_SERIES_DROPPED, "max_containers", NULL, (double)st.dropped);
 	cgs_samples_add_l(s, CGS_M_AGENT_SERIES_DROPPED, "bpf_max_containers", NULL, (double)st.no_slot);
 	cgs_samples_add_l(s, CGS_M_AGENT_SERIES_DROPPED, "max_series_per_container", NULL,
@@ -332,6 +384,8 @@ static int agent_setup(struct agent *a, const struct cgs_config *cfg)
 		if (s->ops->fd && (s->fd = s->ops->fd(s->state)) >= 0)
 			epoll_add(a->epfd, s->fd, i);
 	}
+	/* Loading BPF objects parses the kernel's BTF (megabytes); give that heap back. */
+	malloc_trim(0);
 	/* Lifecycle events are live before the first walk, so nothing falls between them. */
 	rescan(a);
 	a->pending = 0;

@@ -80,6 +80,23 @@ struct cgs_family {
 	X(TCP_CONNECT_LATENCY)                   \
 	X(TCP_RETRANSMITS)                       \
 	X(TCP_PEER_CONNECTS)                     \
+	X(CONTAINER_LOG_RECORDS)                 \
+	X(CONTAINER_LOG_LAG_BYTES)               \
+	X(LOGS_READ_RECORDS)                     \
+	X(LOGS_READ_BYTES)                       \
+	X(LOGS_SENT_RECORDS)                     \
+	X(LOGS_SENT_BYTES)                       \
+	X(LOGS_ACKED_RECORDS)                    \
+	X(LOGS_RETRIED_RECORDS)                  \
+	X(LOGS_DROPPED_BYTES)                    \
+	X(LOGS_FLAGGED_RECORDS)                  \
+	X(LOGS_LAG_BYTES)                        \
+	X(LOGS_FILES)                            \
+	X(LOGS_BUFFER_BYTES)                     \
+	X(LOGS_BACKPRESSURE_SECONDS)             \
+	X(LOGS_ROTATIONS)                        \
+	X(LOGS_FORWARD_UP)                       \
+	X(LOGS_FORWARD_ERRORS)                   \
 	X(AGENT_BUILD_INFO)                      \
 	X(AGENT_CONTAINERS)                      \
 	X(AGENT_COLLECTOR_ERRORS)                \
@@ -89,7 +106,11 @@ struct cgs_family {
 	X(AGENT_COLLECTION_DURATION)             \
 	X(AGENT_SERIES_DROPPED)                  \
 	X(AGENT_SCRAPES)                         \
-	X(AGENT_SCRAPE_DURATION)
+	X(AGENT_SCRAPE_DURATION)                 \
+	X(PROCESS_CPU)                           \
+	X(PROCESS_RSS)                           \
+	X(PROCESS_FDS)                           \
+	X(PROCESS_START_TIME)
 
 enum cgs_family_id {
 #define CGS_X(n) CGS_M_##n,
