@@ -295,6 +295,31 @@ static void agent_teardown(struct agent *a)
 			close(fds[i]);
 }
 
+/* Reads a small file (token, PEM) whole; trailing whitespace trimmed when `trim`. NULL with errno. */
+static char *read_secret(const char *path, bool trim)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = malloc(1 << 20);
+	n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+	fclose(f);
+	if (!buf)
+		return NULL;
+	buf[n] = '\0';
+	while (trim && n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		buf[--n] = '\0';
+	if (!n) {
+		free(buf);
+		errno = ENODATA;
+		return NULL;
+	}
+	return buf;
+}
+
 static int agent_setup(struct agent *a, const struct cgs_config *cfg)
 {
 	char err[512];
@@ -397,15 +422,46 @@ static int agent_setup(struct agent *a, const struct cgs_config *cfg)
 		.store = a->store,
 		.stale_ms = 3 * cfg->interval_ms + 30000,
 	};
+	char *token = NULL, *cert = NULL, *key = NULL;
+	const char *bad = NULL;
+
+	if (cfg->http_token_file[0] && !(token = read_secret(cfg->http_token_file, true)))
+		bad = cfg->http_token_file;
+	if (!bad && !!cfg->http_tls_cert_file[0] != !!cfg->http_tls_key_file[0]) {
+		cgs_log_error(LOG_COMP, "http_tls_cert_file and http_tls_key_file go together");
+		free(token);
+		return -EINVAL;
+	}
+	if (!bad && cfg->http_tls_cert_file[0] && !(cert = read_secret(cfg->http_tls_cert_file, false)))
+		bad = cfg->http_tls_cert_file;
+	if (!bad && cfg->http_tls_key_file[0] && !(key = read_secret(cfg->http_tls_key_file, false)))
+		bad = cfg->http_tls_key_file;
+	if (bad) {
+		cgs_log_error(LOG_COMP, "cannot read %s: %s", bad, errno == ENODATA ? "empty" : strerror(errno));
+		free(token);
+		free(cert);
+		free(key);
+		return -EINVAL;
+	}
+	ho.token = token;
+	ho.tls_cert = cert;
+	ho.tls_key = key;
 	a->http = cgs_http_start(&ho, err, sizeof(err));
+	free(token);
+	if (key) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+	free(cert);
 	if (!a->http) {
 		cgs_log_error(LOG_COMP, "%s", err);
 		return -EADDRINUSE;
 	}
 	timer_arm(a->tick_fd, cfg->interval_ms, cfg->interval_ms);
 	timer_arm(a->rescan_fd, cfg->rescan_interval_ms, cfg->rescan_interval_ms);
-	cgs_log_info(LOG_COMP, "serving on %s (port %u); %zu containers; collecting every %llums", cfg->listen,
-		     cgs_http_port(a->http), cgs_registry_count(a->reg), (unsigned long long)cfg->interval_ms);
+	cgs_log_info(LOG_COMP, "serving on %s (port %u)%s%s; %zu containers; collecting every %llums", cfg->listen,
+		     cgs_http_port(a->http), cfg->http_tls_cert_file[0] ? ", HTTPS" : "",
+		     cfg->http_token_file[0] ? ", bearer token required" : "", cgs_registry_count(a->reg), (unsigned long long)cfg->interval_ms);
 	return 0;
 }
 

@@ -16,6 +16,12 @@
 const struct cgs_cfg_key cgs_cfg_keys[] = {
 	{ "listen", CGS_CFG_LISTEN, ":9338", 0, 0, OFF(listen),
 	  "Address and port of the HTTP endpoint (/metrics, /healthz, /api/v1/containers)." },
+	{ "http_token_file", CGS_CFG_PATH, "", 0, 0, OFF(http_token_file),
+	  "File holding a bearer token that /metrics and /api/v1/containers require (/healthz stays open for probes); empty: no authentication." },
+	{ "http_tls_cert_file", CGS_CFG_PATH, "", 0, 0, OFF(http_tls_cert_file),
+	  "PEM certificate (chain) to serve HTTPS with; set together with http_tls_key_file. Empty: plain HTTP." },
+	{ "http_tls_key_file", CGS_CFG_PATH, "", 0, 0, OFF(http_tls_key_file),
+	  "PEM private key of http_tls_cert_file." },
 	{ "log_level", CGS_CFG_LOGLEVEL, "info", 0, 0, OFF(log_level),
 	  "One of error, warn, info, debug." },
 	{ "interval", CGS_CFG_DURATION, "15s", 100, 3600000, OFF(interval_ms),

@@ -19,6 +19,9 @@
 
 struct cgs_config {
 	char listen[CGS_CFG_STR];
+	char http_token_file[PATH_MAX];
+	char http_tls_cert_file[PATH_MAX];
+	char http_tls_key_file[PATH_MAX];
 	int log_level;
 	uint64_t interval_ms;
 	uint64_t rescan_interval_ms;

@@ -31,7 +31,9 @@ struct cgs_http {
 	struct cgs_store *store;
 	uint64_t stale_ms;
 	uint16_t port;
+	char *token;                /* NULL: no authentication */
 	uint64_t scrapes;           /* atomic */
+	uint64_t unauthorized;      /* atomic */
 	uint64_t last_scrape_ns;    /* atomic */
 };
 
@@ -212,6 +214,29 @@ static enum MHD_Result serve_api(struct MHD_Connection *conn, struct cgs_snapsho
 	return send_body(conn, bd, "application/json", 0);
 }
 
+/* Compares in time independent of where the strings differ. */
+static int token_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char d = la != lb;
+
+	for (size_t i = 0; i < la; i++)
+		d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+	return d == 0;
+}
+
+static int authorized(struct cgs_http *h, struct MHD_Connection *conn)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+
+	if (!v || strncasecmp(v, "Bearer ", 7) != 0)
+		return 0;
+	v += 7;
+	while (*v == ' ')
+		v++;
+	return token_equal(v, h->token);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
 			       const char *method, const char *version, const char *upload_data,
 			       size_t *upload_data_size, void **req_cls)
@@ -238,6 +263,20 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		/* First call for this request: headers only. */
 		*req_cls = h;
 		return MHD_YES;
+	}
+	if (h->token && strcmp(url, "/healthz") != 0 && !authorized(h, conn)) {
+		struct MHD_Response *r = MHD_create_response_from_buffer(
+			13, (void *)(uintptr_t)"unauthorized\n", MHD_RESPMEM_PERSISTENT);
+
+		__atomic_add_fetch(&h->unauthorized, 1, __ATOMIC_RELAXED);
+		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "request for %s without a valid bearer token", url);
+		if (!r)
+			return MHD_NO;
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"cgsight\"");
+		enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, r);
+
+		MHD_destroy_response(r);
+		return ret;
 	}
 	snap = cgs_store_acquire(h->store);
 	if (!strcmp(url, "/healthz")) {
@@ -325,14 +364,41 @@ struct cgs_http *cgs_http_start(const struct cgs_http_opts *opts, char *err, siz
 	}
 	h->store = opts->store;
 	h->stale_ms = opts->stale_ms;
+	if (opts->token && !(h->token = strdup(opts->token))) {
+		free(h);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (opts->tls_cert) {
+		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+			snprintf(err, errlen, "TLS requested but this libmicrohttpd has no TLS support");
+			free(h->token);
+			free(h);
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	/*
+	 * Bounds: 64 connections, 16 per client address, 10 s of inactivity
+	 * (a slow-header client is cut off), 32 KiB per connection for the
+	 * request (larger headers are refused with 431).
+	 */
+	struct MHD_OptionItem tls[] = {
+		{ opts->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)(uintptr_t)opts->tls_cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)opts->tls_key },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	h->d = MHD_start_daemon(flags, port, NULL, NULL, handler, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
 				NULL, MHD_OPTION_SOCK_ADDR, &ss,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)16,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024, MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
+				MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (!h->d) {
-		snprintf(err, errlen, "cannot listen on %s: %s", opts->listen, strerror(errno ? errno : EADDRINUSE));
+		snprintf(err, errlen, "cannot listen on %s: %s%s", opts->listen, strerror(errno ? errno : EADDRINUSE),
+			 opts->tls_cert ? " (or the TLS certificate/key is not valid PEM)" : "");
+		free(h->token);
 		free(h);
 		return NULL;
 	}
@@ -347,6 +413,7 @@ void cgs_http_stop(struct cgs_http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->d);
+	free(h->token);
 	free(h);
 }
 

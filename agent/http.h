@@ -16,6 +16,9 @@ struct cgs_http_opts {
 	const char *listen;       /* validated "ADDR:PORT" */
 	struct cgs_store *store;
 	uint64_t stale_ms;        /* /healthz fails when the snapshot is older than this */
+	const char *token;        /* bearer token required on /metrics and /api, or NULL */
+	const char *tls_cert;     /* PEM, or NULL for plain HTTP */
+	const char *tls_key;      /* PEM */
 };
 
 /* Starts serving. NULL with a message in err. */
