@@ -16,7 +16,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -295,6 +298,42 @@ static void agent_teardown(struct agent *a)
 			close(fds[i]);
 }
 
+/*
+ * Once the BPF programs are loaded and attached, the agent needs no more
+ * privilege than reading what other users own (runtime state, logs) and
+ * their /proc entries: keep CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE, drop
+ * the rest (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_NET_ADMIN, ...) from
+ * the effective, permitted and inheritable sets, and forbid regaining any
+ * through exec. Map and ring-buffer operations on fds it already holds need
+ * no capability.
+ */
+static int drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+	const int keep[] = { CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE };
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	uint32_t eff[2] = { data[0].effective, data[1].effective };
+
+	memset(data, 0, sizeof(data));
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		int c = keep[i];
+
+		if (eff[c / 32] & (1u << (c % 32))) {
+			data[c / 32].effective |= 1u << (c % 32);
+			data[c / 32].permitted |= 1u << (c % 32);
+		}
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Reads a small file (token, PEM) whole; trailing whitespace trimmed when `trim`. NULL with errno. */
 static char *read_secret(const char *path, bool trim)
 {
@@ -456,6 +495,13 @@ static int agent_setup(struct agent *a, const struct cgs_config *cfg)
 	if (!a->http) {
 		cgs_log_error(LOG_COMP, "%s", err);
 		return -EADDRINUSE;
+	}
+	if (cfg->drop_capabilities) {
+		e = drop_capabilities();
+		if (e < 0)
+			cgs_log_warn(LOG_COMP, "cannot drop capabilities: %s", strerror(-e));
+		else
+			cgs_log_info(LOG_COMP, "capabilities dropped: only CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE kept");
 	}
 	timer_arm(a->tick_fd, cfg->interval_ms, cfg->interval_ms);
 	timer_arm(a->rescan_fd, cfg->rescan_interval_ms, cfg->rescan_interval_ms);

@@ -48,6 +48,8 @@ const struct cgs_cfg_key cgs_cfg_keys[] = {
 	  "Load the eBPF collectors (false: cgroupfs only, lifecycle by rescans)." },
 	{ "bpf_max_containers", CGS_CFG_UINT, "1024", 1, 65535, OFF(bpf_max_containers),
 	  "Containers the eBPF collectors keep per-container state for; more are counted, not measured." },
+	{ "drop_capabilities", CGS_CFG_BOOL, "true", 0, 0, OFF(drop_capabilities),
+	  "After loading and attaching the BPF programs, drop every capability but CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE (reading other users' files and /proc entries)." },
 	{ "include_host", CGS_CFG_BOOL, "false", 0, 0, OFF(include_host),
 	  "Also measure tasks outside containers, exported as the container id=\"/\" (like cAdvisor's root)." },
 	/* anchor:keys-sched */

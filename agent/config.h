@@ -36,6 +36,7 @@ struct cgs_config {
 	bool bpf;
 	uint64_t bpf_max_containers;
 	bool include_host;
+	bool drop_capabilities;
 	char node_name[CGS_CFG_STR];
 	/* anchor:config-sched */
 	/* anchor:config-syscalls */

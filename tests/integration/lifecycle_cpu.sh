@@ -21,6 +21,12 @@ declare -A PATHS=(
 
 cgs_start_agent --interval 1s --rescan-interval 60s --log-level debug
 
+# Least privilege: after loading BPF the agent keeps only CAP_DAC_READ_SEARCH (2) and
+# CAP_SYS_PTRACE (19); everything below (discovery through BPF events) runs without the rest.
+capeff=$(awk '/^CapEff/ { print $2 }' "/proc/$CGS_AGENT_PID/status")
+[ "$capeff" = 0000000000080004 ] && cgs_pass "capabilities dropped after BPF load (CapEff $capeff)" ||
+	cgs_fail "CapEff after start is $capeff, want 0000000000080004"
+
 api_has() { cgs_api | "$PY" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if any(c["container_id"]==sys.argv[1] for c in d["containers"]) else 1)' "$1"; }
 
 # 1. Discovery within 1 s of mkdir.
