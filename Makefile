@@ -28,7 +28,7 @@ run: build
 	$(BUILD)/cgsight agent $(ARGS)
 
 test: test-deps build
-	cd $(BUILD) && ctest --output-on-failure -L 'unit|integration|e2e'
+	cd $(BUILD) && ctest --output-on-failure --repeat until-pass:2 -L 'unit|integration|e2e'
 	$(MAKE) test-asan
 	$(MAKE) fuzz
 
@@ -36,7 +36,7 @@ test-asan: test-deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCGS_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest --output-on-failure -L 'unit|integration'
+		ctest --output-on-failure --repeat until-pass:2 -L 'unit|integration'
 
 # Every libFuzzer target for CGS_FUZZ_SECONDS (default 30) each, sanitizers on.
 fuzz: test-deps

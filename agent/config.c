@@ -55,8 +55,98 @@ const struct cgs_cfg_key cgs_cfg_keys[] = {
 	/* anchor:keys-sched */
 	/* anchor:keys-syscalls */
 	/* anchor:keys-net */
+	{ "logs", CGS_CFG_BOOL, "false", 0, 0, OFF(logs),
+	  "Tail the containers' log files and ship them to Fluentd (Forward protocol, at least once)." },
+	{ "log_paths", CGS_CFG_PATH_LIST,
+	  "/var/log/containers/*.log,/var/lib/docker/containers/*/*-json.log,"
+	  "/var/lib/containers/storage/overlay-containers/*/userdata/ctr.log",
+	  0, 0, OFF(log_paths),
+	  "Glob patterns of the log files to tail: CRI files (Kubernetes, Podman k8s-file) and Docker json-file." },
+	{ "log_position_file", CGS_CFG_PATH, "/var/lib/cgsight/logs.pos", 0, 0, OFF(log_position_file),
+	  "Where the acknowledged offset of every tailed file is kept (survives restarts and kill -9)." },
+	{ "log_spool_dir", CGS_CFG_PATH, "/var/lib/cgsight/spool", 0, 0, OFF(log_spool_dir),
+	  "On-disk buffer for chunks past log_buffer_bytes while Fluentd takes no data; empty disables it." },
+	{ "log_buffer_bytes", CGS_CFG_UINT, "16777216", 65536, UINT64_C(1) << 36, OFF(log_buffer_bytes),
+	  "Memory for log records read but not yet acknowledged; when full (and the spool too) reading pauses." },
+	{ "log_spool_bytes", CGS_CFG_UINT, "268435456", 0, UINT64_C(1) << 42, OFF(log_spool_bytes),
+	  "Most bytes kept in log_spool_dir." },
+	{ "log_chunk_bytes", CGS_CFG_UINT, "1048576", 4096, UINT64_C(1) << 26, OFF(log_chunk_bytes),
+	  "Target size of one Forward chunk (records of one tag, acknowledged as a whole)." },
+	{ "log_max_line_bytes", CGS_CFG_UINT, "262144", 1024, UINT64_C(1) << 26, OFF(log_max_line_bytes),
+	  "Longest record; a longer line is shipped in pieces of this size, flagged split." },
+	{ "log_max_files", CGS_CFG_UINT, "16384", 1, 1000000, OFF(log_max_files),
+	  "Most log files held open at once (further ones wait, counted in cgsight_logs_files{state=\"waiting\"})." },
+	{ "log_read_from_head", CGS_CFG_BOOL, "true", 0, 0, OFF(log_read_from_head),
+	  "Read files that have no recorded position from their start (false: from their end, at the first scan only)." },
+	{ "log_flush_interval", CGS_CFG_DURATION, "200ms", 10, 60000, OFF(log_flush_interval_ms),
+	  "Longest a record waits for its chunk to fill before the chunk is sent." },
+	{ "log_commit_interval", CGS_CFG_DURATION, "1s", 10, 600000, OFF(log_commit_interval_ms),
+	  "How often acknowledged offsets are written to log_position_file (and at shutdown)." },
+	{ "log_rotate_wait", CGS_CFG_DURATION, "5s", 0, 3600000, OFF(log_rotate_wait_ms),
+	  "How long a rotated or deleted file is still read after its last write before it is closed." },
+	{ "log_rescan_interval", CGS_CFG_DURATION, "10s", 100, 3600000, OFF(log_rescan_interval_ms),
+	  "How often log_paths are expanded again as a safety net for missed inotify events." },
+	{ "fluentd_address", CGS_CFG_LISTEN, "127.0.0.1:24224", 0, 0, OFF(fluentd_address),
+	  "Fluentd (or Fluent Bit) forward input: HOST:PORT." },
+	{ "fluentd_tag", CGS_CFG_STRING, "kube.{namespace}.{pod}.{container}", 0, 0, OFF(fluentd_tag),
+	  "Tag of each record; {namespace} {pod} {container} {container_id} {name} {runtime} {stream} are replaced." },
+	{ "fluentd_require_ack", CGS_CFG_BOOL, "true", 0, 0, OFF(fluentd_require_ack),
+	  "Ask Fluentd to acknowledge every chunk; offsets are committed only after the ack (false: after the write)." },
+	{ "fluentd_ack_timeout", CGS_CFG_DURATION, "60s", 100, 3600000, OFF(fluentd_ack_timeout_ms),
+	  "A chunk not acknowledged within this time is sent again (over a new connection)." },
+	{ "fluentd_compress", CGS_CFG_BOOL, "false", 0, 0, OFF(fluentd_compress),
+	  "Send gzip-compressed chunks (CompressedPackedForward)." },
+	{ "fluentd_shared_key_file", CGS_CFG_PATH, "", 0, 0, OFF(fluentd_shared_key_file),
+	  "File holding the shared key for the forward handshake (HELO/PING/PONG); empty: no handshake." },
+	{ "fluentd_hostname", CGS_CFG_STRING, "", 0, 0, OFF(fluentd_hostname),
+	  "Our hostname in the handshake; empty: node_name, else the host name." },
+	{ "fluentd_window_bytes", CGS_CFG_UINT, "4194304", 4096, UINT64_C(1) << 32, OFF(fluentd_window_bytes),
+	  "Most chunk bytes sent and not yet acknowledged." },
+	{ "fluentd_retry_wait", CGS_CFG_DURATION, "1s", 10, 3600000, OFF(fluentd_retry_wait_ms),
+	  "First wait before reconnecting after a failure; doubles per failure, with jitter." },
+	{ "fluentd_retry_max_wait", CGS_CFG_DURATION, "60s", 10, 3600000, OFF(fluentd_retry_max_wait_ms),
+	  "Longest wait between reconnection attempts." },
 	/* anchor:keys-logs */
 	/* anchor:keys-top */
+	{ "traces", CGS_CFG_BOOL, "false", 0, 0, OFF(traces),
+	  "Follow the containers' HTTP/1.x requests from their socket syscalls: RED metrics and OTLP spans." },
+	{ "otlp_endpoint", CGS_CFG_STRING, "", 0, 0, OFF(otlp_endpoint),
+	  "OTLP/HTTP endpoint for spans: http(s)://HOST:PORT (POST /v1/traces) or a full URL; empty: no spans." },
+	{ "otlp_gzip", CGS_CFG_BOOL, "false", 0, 0, OFF(otlp_gzip),
+	  "Send export requests gzip-compressed." },
+	{ "otlp_timeout", CGS_CFG_DURATION, "10s", 100, 600000, OFF(otlp_timeout_ms),
+	  "Longest one export request may take." },
+	{ "otlp_batch_spans", CGS_CFG_UINT, "512", 1, 100000, OFF(otlp_batch_spans),
+	  "Most spans per export request." },
+	{ "otlp_flush_interval", CGS_CFG_DURATION, "1s", 10, 600000, OFF(otlp_flush_interval_ms),
+	  "Longest a span waits for its batch to fill." },
+	{ "otlp_queue_spans", CGS_CFG_UINT, "8192", 1, 10000000, OFF(otlp_queue_spans),
+	  "Most spans held for export; more are dropped and counted in cgsight_spans_total{result=\"dropped_queue_full\"}." },
+	{ "otlp_max_retries", CGS_CFG_UINT, "5", 0, 100, OFF(otlp_max_retries),
+	  "Retries of a batch answered 429, 502, 503 or 504 or lost in transport, before it is dropped." },
+	{ "otlp_retry_backoff", CGS_CFG_DURATION, "1s", 10, 600000, OFF(otlp_retry_backoff_ms),
+	  "First retry delay; doubles per retry (up to 32 times); a Retry-After in seconds wins." },
+	{ "traces_sample_percent", CGS_CFG_UINT, "100", 0, 100, OFF(traces_sample_percent),
+	  "Head sampling: percentage of traces whose spans are exported (decided on the trace id)." },
+	{ "traces_slow_threshold", CGS_CFG_DURATION, "500ms", 0, 3600000, OFF(traces_slow_threshold_ms),
+	  "Spans at least this long are always exported, whatever the sampling (0: off); so are errors." },
+	{ "traces_span_budget", CGS_CFG_UINT, "10000", 0, 10000000, OFF(traces_span_budget),
+	  "Most spans exported per second (0: no limit); more are counted in cgsight_spans_total{result=\"dropped_budget\"}." },
+	{ "traces_capture_bytes", CGS_CFG_UINT, "256", 64, 4096, OFF(traces_capture_bytes),
+	  "Bytes copied from the start of each HTTP message (headers past them are not seen)." },
+	{ "traces_max_connections", CGS_CFG_UINT, "65536", 64, 4194304, OFF(traces_max_connections),
+	  "Most connections followed at once (kernel and agent); the least recently used are forgotten." },
+	{ "traces_redact_headers", CGS_CFG_STRING, "", 0, 0, OFF(traces_redact_headers),
+	  "Comma-separated header names never exported, on top of Authorization, Proxy-Authorization, Cookie, Set-Cookie." },
+	{ "traces_redact_query", CGS_CFG_STRING, "token,access_token,api_key,apikey,key,password,secret,signature,sig",
+	  0, 0, OFF(traces_redact_query),
+	  "Comma-separated query keys whose values are exported as REDACTED." },
+	{ "traces_capture_headers", CGS_CFG_STRING, "", 0, 0, OFF(traces_capture_headers),
+	  "Comma-separated header names exported as http.request.header.<name> / http.response.header.<name>." },
+	{ "traces_cgroups", CGS_CFG_STRING, "", 0, 0, OFF(traces_cgroups),
+	  "Comma-separated glob patterns of the container cgroup paths (the id label) to trace; empty: every container." },
+	{ "traces_ring_buffer_bytes", CGS_CFG_UINT, "16777216", 1048576, 1073741824, OFF(traces_ring_buffer_bytes),
+	  "Kernel ring buffer for captured messages (rounded up to a power of two); it absorbs the agent's pauses." },
 	/* anchor:keys-l7 */
 	{ "node_name", CGS_CFG_STRING, "", 0, 0, OFF(node_name),
 	  "Name of this node (the DaemonSet sets CGSIGHT_NODE_NAME from the downward API)." },
@@ -146,6 +236,76 @@ int cgs_config_listen_split(const char *listen, char *host, size_t hostlen, uint
 	return 0;
 }
 
+/* Stores trimmed, non-empty items as "a\0b\0\0" (see CGS_CFG_LIST_MAX); the field is left alone on error. */
+static int set_list_items(const struct cgs_cfg_key *k, char *field, const char *const *items, size_t n,
+			  const char *where, char *err, size_t errlen)
+{
+	char buf[CGS_CFG_LIST_MAX];
+	size_t len = 0;
+
+	memset(buf, 0, sizeof(buf));
+	for (size_t i = 0; i < n; i++) {
+		const char *s = items[i], *e;
+
+		while (isspace((unsigned char)*s))
+			s++;
+		e = s + strlen(s);
+		while (e > s && isspace((unsigned char)e[-1]))
+			e--;
+		if (e == s)
+			continue;
+		if (k->type == CGS_CFG_PATH_LIST && *s != '/') {
+			snprintf(err, errlen, "%s: '%s' expects absolute paths, got '%.*s'", where, k->key,
+				 (int)(e - s), s);
+			return -EINVAL;
+		}
+		if (len + (size_t)(e - s) + 2 > sizeof(buf)) {
+			snprintf(err, errlen, "%s: '%s' is too long (at most %d bytes)", where, k->key,
+				 CGS_CFG_LIST_MAX - 2);
+			return -EINVAL;
+		}
+		memcpy(buf + len, s, (size_t)(e - s));
+		len += (size_t)(e - s) + 1;
+	}
+	memcpy(field, buf, sizeof(buf));
+	return 0;
+}
+
+/* Comma-separated text (environment, flags, a YAML scalar) into a list. */
+static int set_list_text(const struct cgs_cfg_key *k, char *field, const char *value, const char *where,
+			 char *err, size_t errlen)
+{
+	char copy[CGS_CFG_LIST_MAX];
+	const char *items[CGS_CFG_LIST_MAX / 2];
+	size_t n = 0;
+	char *p, *save = NULL;
+
+	if (strlen(value) >= sizeof(copy)) {
+		snprintf(err, errlen, "%s: '%s' is too long (at most %d bytes)", where, k->key, CGS_CFG_LIST_MAX - 2);
+		return -EINVAL;
+	}
+	memcpy(copy, value, strlen(value) + 1);
+	for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save))
+		items[n++] = p;
+	return set_list_items(k, field, items, n, where, err, errlen);
+}
+
+int cgs_config_set_list(struct cgs_config *cfg, const char *key, const char *const *items, size_t n,
+			const char *where, char *err, size_t errlen)
+{
+	const struct cgs_cfg_key *k = find_key(key);
+
+	if (!k) {
+		snprintf(err, errlen, "%s: unknown key '%s'", where, key);
+		return -ENOENT;
+	}
+	if (k->type != CGS_CFG_LIST && k->type != CGS_CFG_PATH_LIST) {
+		snprintf(err, errlen, "%s: '%s' expects a single value, not a list", where, k->key);
+		return -EINVAL;
+	}
+	return set_list_items(k, (char *)cfg + k->off, items, n, where, err, errlen);
+}
+
 int cgs_config_set(struct cgs_config *cfg, const char *key, const char *value, const char *where,
 		   char *err, size_t errlen)
 {
@@ -231,6 +391,9 @@ int cgs_config_set(struct cgs_config *cfg, const char *key, const char *value, c
 		memcpy(field, value, strlen(value) + 1);
 		return 0;
 	}
+	case CGS_CFG_LIST:
+	case CGS_CFG_PATH_LIST:
+		return set_list_text(k, field, value, where, err, errlen);
 	}
 	return -EINVAL;
 }
@@ -253,6 +416,11 @@ int cgs_config_load_string(struct cgs_config *cfg, const char *yaml, size_t len,
 	char key[128] = "", where[PATH_MAX + 32];
 	int depth = 0, want_key = 1, r = 0, done = 0;
 	unsigned long key_line = 0;
+	/* A sequence given to a list key: items packed NUL-separated. */
+	static const size_t seq_cap = CGS_CFG_LIST_MAX;
+	char *seq = NULL;
+	size_t seq_len = 0, seq_n = 0;
+	int in_seq = 0;
 
 	if (!yaml_parser_initialize(&p)) {
 		snprintf(err, errlen, "%s: out of memory", name);
@@ -273,7 +441,11 @@ int cgs_config_load_string(struct cgs_config *cfg, const char *yaml, size_t len,
 			done = 1;
 			break;
 		case YAML_MAPPING_START_EVENT:
-			if (depth == 0) {
+			if (in_seq) {
+				snprintf(err, errlen, "%s: line %lu: '%s' expects a list of values, not of mappings",
+					 name, line, key);
+				r = -EINVAL;
+			} else if (depth == 0) {
 				depth = 1;
 			} else {
 				snprintf(err, errlen, "%s: line %lu: '%s' expects a single value, not a mapping",
@@ -281,11 +453,44 @@ int cgs_config_load_string(struct cgs_config *cfg, const char *yaml, size_t len,
 				r = -EINVAL;
 			}
 			break;
-		case YAML_SEQUENCE_START_EVENT:
-			snprintf(err, errlen, "%s: line %lu: %s%s%s expects a single value, not a list", name, line,
-				 depth ? "'" : "", depth ? key : "the document", depth ? "'" : "");
+		case YAML_SEQUENCE_START_EVENT: {
+			const struct cgs_cfg_key *k = depth && !want_key ? find_key(key) : NULL;
+
+			if (!in_seq && k && (k->type == CGS_CFG_LIST || k->type == CGS_CFG_PATH_LIST)) {
+				if (!seq && !(seq = malloc(seq_cap))) {
+					r = -ENOMEM;
+					snprintf(err, errlen, "%s: out of memory", name);
+					break;
+				}
+				in_seq = 1;
+				seq_len = seq_n = 0;
+				break;
+			}
+			if (in_seq)
+				snprintf(err, errlen, "%s: line %lu: '%s' expects a list of values, not of lists", name,
+					 line, key);
+			else
+				snprintf(err, errlen, "%s: line %lu: %s%s%s expects a single value, not a list", name,
+					 line, depth ? "'" : "", depth ? key : "the document", depth ? "'" : "");
 			r = -EINVAL;
 			break;
+		}
+		case YAML_SEQUENCE_END_EVENT: {
+			const char *items[CGS_CFG_LIST_MAX / 2];
+			size_t off = 0;
+
+			if (!in_seq)
+				break;
+			for (size_t i = 0; i < seq_n; i++) {
+				items[i] = seq + off;
+				off += strlen(seq + off) + 1;
+			}
+			snprintf(where, sizeof(where), "%s: line %lu", name, key_line);
+			r = cgs_config_set_list(cfg, key, items, seq_n, where, err, errlen);
+			in_seq = 0;
+			want_key = 1;
+			break;
+		}
 		case YAML_MAPPING_END_EVENT:
 			depth = 0;
 			break;
@@ -296,7 +501,22 @@ int cgs_config_load_string(struct cgs_config *cfg, const char *yaml, size_t len,
 		case YAML_SCALAR_EVENT: {
 			const char *v = (const char *)ev.data.scalar.value;
 
-			if (depth == 0) {
+			if (in_seq) {
+				if (memchr(v, '\0', ev.data.scalar.length)) {
+					snprintf(err, errlen, "%s: line %lu: '%s' holds a NUL character", name, line, key);
+					r = -EINVAL;
+					break;
+				}
+				if (seq_len + ev.data.scalar.length + 1 > seq_cap || seq_n >= CGS_CFG_LIST_MAX / 2) {
+					snprintf(err, errlen, "%s: line %lu: '%s' is too long (at most %d bytes)", name,
+						 line, key, CGS_CFG_LIST_MAX - 2);
+					r = -EINVAL;
+					break;
+				}
+				memcpy(seq + seq_len, v, ev.data.scalar.length + 1);
+				seq_len += ev.data.scalar.length + 1;
+				seq_n++;
+			} else if (depth == 0) {
 				/* An empty document is fine; a bare scalar is not. */
 				if (ev.data.scalar.length) {
 					snprintf(err, errlen, "%s: line %lu: expected a mapping of keys to values",
@@ -329,6 +549,7 @@ int cgs_config_load_string(struct cgs_config *cfg, const char *yaml, size_t len,
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&p);
+	free(seq);
 	return r;
 }
 
@@ -407,6 +628,8 @@ static const char *type_hint(enum cgs_cfg_type t)
 	case CGS_CFG_BOOL: return "true|false";
 	case CGS_CFG_LOGLEVEL: return "LEVEL";
 	case CGS_CFG_LISTEN: return "ADDR:PORT";
+	case CGS_CFG_LIST: return "ITEM,...";
+	case CGS_CFG_PATH_LIST: return "PATH,...";
 	}
 	return "VALUE";
 }
@@ -419,11 +642,23 @@ void cgs_config_write_defaults(FILE *f)
 	for (size_t i = 0; i < cgs_cfg_nkeys; i++) {
 		const struct cgs_cfg_key *k = &cgs_cfg_keys[i];
 
-		fprintf(f, "\n# %s\n%s: ", k->help, k->key);
-		if (k->type == CGS_CFG_STRING || k->type == CGS_CFG_PATH || k->type == CGS_CFG_LISTEN)
-			fprintf(f, "\"%s\"\n", k->def);
-		else
-			fprintf(f, "%s\n", k->def);
+		fprintf(f, "\n# %s\n%s:", k->help, k->key);
+		if (k->type == CGS_CFG_STRING || k->type == CGS_CFG_PATH || k->type == CGS_CFG_LISTEN) {
+			fprintf(f, " \"%s\"\n", k->def);
+		} else if (k->type == CGS_CFG_LIST || k->type == CGS_CFG_PATH_LIST) {
+			/* One item per line; the defaults hold no commas, quotes or backslashes. */
+			const char *p = k->def;
+
+			fprintf(f, "%s", *p ? "\n" : " []\n");
+			while (*p) {
+				size_t n = strcspn(p, ",");
+
+				fprintf(f, "  - \"%.*s\"\n", (int)n, p);
+				p += n + (p[n] == ',');
+			}
+		} else {
+			fprintf(f, " %s\n", k->def);
+		}
 	}
 }
 

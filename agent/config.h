@@ -16,6 +16,14 @@
 #include <stdio.h>
 
 #define CGS_CFG_STR 256
+/*
+ * A list value (CGS_CFG_LIST, CGS_CFG_PATH_LIST) is stored in a char array
+ * of this size as NUL-separated items ended by an empty item ("a\0b\0\0"):
+ *   for (const char *p = cfg->log_paths; *p; p += strlen(p) + 1) ...
+ * It is written as a YAML sequence or as comma-separated text (environment,
+ * flags, or a YAML scalar); items are trimmed and empty ones skipped.
+ */
+#define CGS_CFG_LIST_MAX 4096
 
 struct cgs_config {
 	char listen[CGS_CFG_STR];
@@ -41,8 +49,51 @@ struct cgs_config {
 	/* anchor:config-sched */
 	/* anchor:config-syscalls */
 	/* anchor:config-net */
+	bool logs;
+	char log_paths[CGS_CFG_LIST_MAX];
+	char log_position_file[PATH_MAX];
+	char log_spool_dir[PATH_MAX];
+	uint64_t log_buffer_bytes;
+	uint64_t log_spool_bytes;
+	uint64_t log_chunk_bytes;
+	uint64_t log_max_line_bytes;
+	uint64_t log_max_files;
+	bool log_read_from_head;
+	uint64_t log_flush_interval_ms;
+	uint64_t log_commit_interval_ms;
+	uint64_t log_rotate_wait_ms;
+	uint64_t log_rescan_interval_ms;
+	char fluentd_address[CGS_CFG_STR];
+	char fluentd_tag[CGS_CFG_STR];
+	bool fluentd_require_ack;
+	uint64_t fluentd_ack_timeout_ms;
+	bool fluentd_compress;
+	char fluentd_shared_key_file[PATH_MAX];
+	char fluentd_hostname[CGS_CFG_STR];
+	uint64_t fluentd_window_bytes;
+	uint64_t fluentd_retry_wait_ms;
+	uint64_t fluentd_retry_max_wait_ms;
 	/* anchor:config-logs */
 	/* anchor:config-top */
+	bool traces;
+	char otlp_endpoint[CGS_CFG_STR];
+	bool otlp_gzip;
+	uint64_t otlp_timeout_ms;
+	uint64_t otlp_batch_spans;
+	uint64_t otlp_flush_interval_ms;
+	uint64_t otlp_queue_spans;
+	uint64_t otlp_max_retries;
+	uint64_t otlp_retry_backoff_ms;
+	uint64_t traces_sample_percent;
+	uint64_t traces_slow_threshold_ms;
+	uint64_t traces_span_budget;
+	uint64_t traces_capture_bytes;
+	uint64_t traces_max_connections;
+	char traces_redact_headers[CGS_CFG_STR];
+	char traces_redact_query[CGS_CFG_STR];
+	char traces_capture_headers[CGS_CFG_STR];
+	char traces_cgroups[CGS_CFG_STR];
+	uint64_t traces_ring_buffer_bytes;
 	/* anchor:config-l7 */
 };
 
@@ -54,6 +105,8 @@ enum cgs_cfg_type {
 	CGS_CFG_BOOL,
 	CGS_CFG_LOGLEVEL,
 	CGS_CFG_LISTEN,   /* "ADDR:PORT", "[v6]:PORT" or ":PORT" */
+	CGS_CFG_LIST,     /* list of strings, see CGS_CFG_LIST_MAX */
+	CGS_CFG_PATH_LIST, /* list of absolute paths (or glob patterns) */
 };
 
 struct cgs_cfg_key {
@@ -76,7 +129,13 @@ void cgs_config_defaults(struct cgs_config *cfg);
  */
 int cgs_config_set(struct cgs_config *cfg, const char *key, const char *value, const char *where,
 		   char *err, size_t errlen);
-/* Loads a YAML file: a mapping of keys to scalars. 0 or -errno with a message in err. */
+/*
+ * Sets a list key from items (a YAML sequence): no comma splitting. 0, or
+ * -EINVAL/-ENOENT with a message in err.
+ */
+int cgs_config_set_list(struct cgs_config *cfg, const char *key, const char *const *items, size_t n,
+			const char *where, char *err, size_t errlen);
+/* Loads a YAML file: a mapping of keys to scalars (or sequences, for list keys). 0 or -errno with a message in err. */
 int cgs_config_load_file(struct cgs_config *cfg, const char *path, char *err, size_t errlen);
 int cgs_config_load_string(struct cgs_config *cfg, const char *yaml, size_t len, const char *name,
 			   char *err, size_t errlen);

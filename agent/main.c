@@ -13,6 +13,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "top/main.h"
 
 extern char **environ;
 
@@ -24,6 +25,7 @@ static void usage(FILE *f)
 		   "  check     report what this kernel and host offer, and what the agent will use\n"
 		   "  config    print the default configuration file, documented\n"
 		   "  metrics   print the metric reference (Markdown)\n"
+		   "  top       live view of every container on the node (ncurses; --help for keys)\n"
 		   /* anchor:usage-top */""
 		   "  version   print the version\n\n"
 		   "`cgsight <command> --help` for a command's options.\n");
@@ -49,9 +51,11 @@ static void print_metric_reference(void)
 	for (int i = 0; i < CGS_M__COUNT; i++) {
 		const struct cgs_family *f = &cgs_families[i];
 
-		printf("| `%s` | %s | %s%s%s | %s | %s |\n", f->name, kinds[f->kind],
-		       f->labels[0] ? f->labels[0] : (f->scope == CGS_SCOPE_AGENT ? "(agent)" : ""),
-		       f->labels[1] ? ", " : "", f->labels[1] ? f->labels[1] : "", f->source, f->help);
+		printf("| `%s` | %s | %s", f->name, kinds[f->kind],
+		       f->labels[0] ? f->labels[0] : (f->scope == CGS_SCOPE_AGENT ? "(agent)" : ""));
+		for (int l = 1; l < CGS_METRIC_MAX_LABELS && f->labels[l]; l++)
+			printf(", %s", f->labels[l]);
+		printf(" | %s | %s |\n", f->source, f->help);
 	}
 }
 
@@ -139,6 +143,8 @@ int main(int argc, char **argv)
 		printf("cgsight %s\n", CGS_VERSION);
 		return 0;
 	}
+	if (!strcmp(cmd, "top"))
+		return cgs_top_main(argc - 2, argv + 2);
 	/* anchor:cmd-top */
 	if (!strcmp(cmd, "metrics")) {
 		print_metric_reference();

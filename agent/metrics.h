@@ -21,7 +21,7 @@ enum cgs_metric_scope {
 	CGS_SCOPE_AGENT,
 };
 
-#define CGS_METRIC_MAX_LABELS 2
+#define CGS_METRIC_MAX_LABELS 3
 
 struct cgs_family {
 	const char *name;
@@ -97,6 +97,13 @@ struct cgs_family {
 	X(LOGS_ROTATIONS)                        \
 	X(LOGS_FORWARD_UP)                       \
 	X(LOGS_FORWARD_ERRORS)                   \
+	X(HTTP_REQUESTS)                         \
+	X(HTTP_REQUEST_DURATION)                 \
+	X(AGENT_SPANS)                           \
+	X(AGENT_SPANS_INCOMPLETE)                \
+	X(AGENT_SPANS_QUEUED)                    \
+	X(AGENT_SPANS_EXPORTS)                   \
+	X(AGENT_HTTP_CONNECTIONS)                \
 	X(AGENT_BUILD_INFO)                      \
 	X(AGENT_CONTAINERS)                      \
 	X(AGENT_COLLECTOR_ERRORS)                \

@@ -64,6 +64,16 @@ int cgs_samples_add_l(struct cgs_samples *s, enum cgs_family_id f, const char *l
 	return 0;
 }
 
+int cgs_samples_add_l3(struct cgs_samples *s, enum cgs_family_id f, const char *lv0, const char *lv1,
+		       const char *lv2, double value)
+{
+	int e = cgs_samples_add_l(s, f, lv0, lv1, value);
+
+	if (!e)
+		s->v[s->n - 1].lv[2] = lv2;
+	return e;
+}
+
 int cgs_samples_add(struct cgs_samples *s, enum cgs_family_id f, double value)
 {
 	return cgs_samples_add_l(s, f, NULL, NULL, value);

@@ -39,6 +39,9 @@ void cgs_samples_free(struct cgs_samples *s);
 int cgs_samples_add(struct cgs_samples *s, enum cgs_family_id f, double value);
 int cgs_samples_add_l(struct cgs_samples *s, enum cgs_family_id f, const char *lv0,
 		      const char *lv1, double value);
+/* Three extra labels (families with three label names). */
+int cgs_samples_add_l3(struct cgs_samples *s, enum cgs_family_id f, const char *lv0, const char *lv1,
+		       const char *lv2, double value);
 /*
  * Appends a histogram: `counts` holds the family's nbounds + 1 non-cumulative
  * bucket counts (copied), `sum` the sum of observations in seconds.

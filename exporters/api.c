@@ -72,10 +72,10 @@ static json_object *metrics_json(const struct cgs_samples *sm)
 			sub = json_object_new_object();
 			json_object_object_add(m, f->name, sub);
 		}
-		if (f->labels[1])
-			snprintf(key, sizeof(key), "%s,%s", x->lv[0] ? x->lv[0] : "", x->lv[1] ? x->lv[1] : "");
-		else
-			snprintf(key, sizeof(key), "%s", x->lv[0] ? x->lv[0] : "");
+		/* "v0[,v1[,v2]]": the values of the family's extra labels. */
+		key[0] = '\0';
+		for (int l = 0, o = 0; l < CGS_METRIC_MAX_LABELS && f->labels[l] && o < (int)sizeof(key); l++)
+			o += snprintf(key + o, sizeof(key) - (size_t)o, "%s%s", l ? "," : "", x->lv[l] ? x->lv[l] : "");
 		json_object_object_add(sub, key, val);
 	}
 	return m;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,18 @@ static void put_series(struct cgs_buf *out, const struct cgs_family *f, const ch
 	cgs_buf_putc(out, ' ');
 }
 
+/* The `le` values of every histogram family, formatted once (render is a hot path). */
+#define LE_MAX 64
+static char le_text[CGS_M__COUNT][LE_MAX][24];
+static pthread_once_t le_once = PTHREAD_ONCE_INIT;
+
+static void le_init(void)
+{
+	for (unsigned f = 0; f < CGS_M__COUNT; f++)
+		for (unsigned i = 0; i < cgs_families[f].nbounds && i < LE_MAX; i++)
+			snprintf(le_text[f][i], sizeof(le_text[f][i]), "%.9g", cgs_families[f].bounds[i]);
+}
+
 static void put_sample(struct cgs_buf *out, const struct cgs_family *f, const char *labels,
 		       const struct cgs_sample *x)
 {
@@ -143,15 +156,12 @@ static void put_sample(struct cgs_buf *out, const struct cgs_family *f, const ch
 		return;
 	}
 	uint64_t cum = 0;
-	char le[32];
 
+	pthread_once(&le_once, le_init);
 	for (unsigned i = 0; i <= f->nbounds; i++) {
 		cum += x->counts ? x->counts[i] : 0;
-		if (i < f->nbounds)
-			snprintf(le, sizeof(le), "%.9g", f->bounds[i]);
-		else
-			snprintf(le, sizeof(le), "+Inf");
-		put_series(out, f, "_bucket", labels, x, le);
+		put_series(out, f, "_bucket", labels, x,
+			   i < f->nbounds && i < LE_MAX ? le_text[x->family][i] : "+Inf");
 		cgs_buf_put_u64(out, cum);
 		cgs_buf_putc(out, '\n');
 	}

@@ -157,6 +157,80 @@ static void test_defaults_document_roundtrips(void **state)
 	free(buf);
 }
 
+static size_t list_items(const char *list, const char **items, size_t max)
+{
+	size_t n = 0;
+
+	for (const char *p = list; *p && n < max; p += strlen(p) + 1)
+		items[n++] = p;
+	return n;
+}
+
+static void test_list_values(void **state)
+{
+	struct cgs_config cfg;
+	char err[512] = "";
+	const char *it[8];
+	const char *const seq[] = { "/x/*.log", " ", "/y,z/a.log" };
+	char *env[] = { "CGSIGHT_LOG_PATHS=/e/1.log, /e/2.log,,", NULL };
+	char big[CGS_CFG_LIST_MAX + 16];
+	(void)state;
+
+	/* The default: three patterns. */
+	cgs_config_defaults(&cfg);
+	assert_int_equal(list_items(cfg.log_paths, it, 8), 3);
+	assert_string_equal(it[0], "/var/log/containers/*.log");
+	assert_string_equal(it[2], "/var/lib/containers/storage/overlay-containers/*/userdata/ctr.log");
+	/* A YAML block sequence, a flow sequence, a scalar with commas, an empty list. */
+	assert_int_equal(load(&cfg, "log_paths:\n  - /a/*.log\n  - \"/b/c d.log\"\nlogs: true\n", err, sizeof(err)), 0);
+	assert_int_equal(list_items(cfg.log_paths, it, 8), 2);
+	assert_string_equal(it[0], "/a/*.log");
+	assert_string_equal(it[1], "/b/c d.log");
+	assert_true(cfg.logs);
+	assert_int_equal(load(&cfg, "log_paths: [\"/a,b.log\", /c.log]\n", err, sizeof(err)), 0);
+	assert_int_equal(list_items(cfg.log_paths, it, 8), 2);
+	assert_string_equal(it[0], "/a,b.log"); /* a sequence item is never split at commas */
+	assert_int_equal(load(&cfg, "log_paths: /a.log,/b.log , /c.log\n", err, sizeof(err)), 0);
+	assert_int_equal(list_items(cfg.log_paths, it, 8), 3);
+	assert_string_equal(it[1], "/b.log");
+	assert_int_equal(load(&cfg, "log_paths: []\n", err, sizeof(err)), 0);
+	assert_int_equal(list_items(cfg.log_paths, it, 8), 0);
+	/* A null keeps the default. */
+	assert_int_equal(load(&cfg, "log_paths:\n", err, sizeof(err)), 0);
+	assert_int_equal(list_items(cfg.log_paths, it, 8), 3);
+	/* Environment and flags: comma-separated, trimmed, empty items skipped. */
+	cgs_config_defaults(&cfg);
+	assert_int_equal(cgs_config_load_env(&cfg, env, err, sizeof(err)), 0);
+	assert_int_equal(list_items(cfg.log_paths, it, 8), 2);
+	assert_string_equal(it[1], "/e/2.log");
+	assert_int_equal(cgs_config_set(&cfg, "log-paths", "/f.log", "option --log-paths", err, sizeof(err)), 0);
+	assert_int_equal(list_items(cfg.log_paths, it, 8), 1);
+	assert_int_equal(cgs_config_set_list(&cfg, "log_paths", seq, 3, "test", err, sizeof(err)), 0);
+	assert_int_equal(list_items(cfg.log_paths, it, 8), 2);
+	assert_string_equal(it[1], "/y,z/a.log");
+	/* Errors name the key and line and leave the value alone. */
+	assert_int_equal(load(&cfg, "log_paths:\n  - /ok.log\n  - relative.log\n", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "line 1"));
+	assert_non_null(strstr(err, "'log_paths'"));
+	assert_non_null(strstr(err, "absolute"));
+	assert_int_equal(list_items(cfg.log_paths, it, 8), 3);
+	assert_int_equal(load(&cfg, "log_paths:\n  - [/a.log]\n", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not of lists"));
+	assert_int_equal(load(&cfg, "log_paths:\n  - a: b\n", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not of mappings"));
+	assert_int_equal(load(&cfg, "listen: [a]\n", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not a list"));
+	assert_int_equal(cgs_config_set_list(&cfg, "listen", seq, 1, "test", err, sizeof(err)), -EINVAL);
+	memset(big, 'a', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(cgs_config_set(&cfg, "log_paths", big, "test", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "too long"));
+	/* A list key's documented default round-trips (also in test_defaults_document_roundtrips). */
+	assert_int_equal(load(&cfg, "log_paths:\n  - \"/var/log/containers/*.log\"\n", err, sizeof(err)), 0);
+	assert_int_equal(list_items(cfg.log_paths, it, 8), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_env_and_flags),
 		cmocka_unit_test(test_defaults_document_roundtrips),
+		cmocka_unit_test(test_list_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Per-container syscall statistics: folding, top K, samples; see syscall_stats.h. */
+#include "syscall_stats.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syscall_table.h"
+
+void cgs_syscall_stats_reset(struct cgs_syscall_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+}
+
+/* Adds to a 64-bit total whose low 32 bits mirror the kernel sum what that sum grew by. */
+static inline uint64_t fold32(uint64_t total, uint32_t now)
+{
+	return total + (uint32_t)(now - (uint32_t)total);
+}
+
+/* Sums of the per-CPU records, in 32-bit arithmetic like the counters themselves. */
+struct sums {
+	uint32_t buckets[CGS_SC_COUNT][CGS_SYSCALLS_BUCKETS];
+	uint32_t errors[CGS_SC_COUNT];
+	uint64_t sum_ns[CGS_SC_COUNT];
+	uint32_t counts[CGS_SYSCALLS_NR_MAX];
+};
+
+static void sum_cpus(struct sums *x, const struct cgs_syscalls_slot *percpu, int ncpus)
+{
+	memset(x, 0, sizeof(*x));
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		const struct cgs_syscalls_slot *r = &percpu[cpu];
+
+		for (int c = 0; c < CGS_SC_COUNT; c++) {
+			for (int b = 0; b < CGS_SYSCALLS_BUCKETS; b++)
+				x->buckets[c][b] += r->cls[c].buckets[b];
+			x->errors[c] += r->cls[c].errors;
+			x->sum_ns[c] += r->cls[c].sum_ns;
+		}
+		for (int n = 0; n < CGS_SYSCALLS_NR_MAX; n++)
+			x->counts[n] += r->counts[n];
+	}
+}
+
+/* Whether syscall a ranks before syscall b. */
+static inline bool ranks_before(const struct cgs_syscall_stats *st, unsigned a, unsigned b)
+{
+	return st->counts[a] > st->counts[b] || (st->counts[a] == st->counts[b] && a < b);
+}
+
+static void rank(struct cgs_syscall_stats *st, unsigned k)
+{
+	unsigned n = 0;
+
+	if (k > CGS_SYSCALLS_TOP_MAX)
+		k = CGS_SYSCALLS_TOP_MAX;
+	/* Insertion into a sorted array of at most k: 512 x k comparisons. */
+	for (unsigned nr = 0; nr < CGS_SYSCALLS_NR_MAX; nr++) {
+		unsigned i;
+
+		if (!st->counts[nr] || !cgs_syscall_name(nr))
+			continue;
+		if (n == k && !ranks_before(st, nr, st->top[n - 1]))
+			continue;
+		i = n < k ? n++ : n - 1;
+		while (i > 0 && ranks_before(st, nr, st->top[i - 1])) {
+			st->top[i] = st->top[i - 1];
+			i--;
+		}
+		st->top[i] = (uint16_t)nr;
+	}
+	st->ntop = n;
+	memset(st->in_top, 0, sizeof(st->in_top));
+	for (unsigned i = 0; i < n; i++)
+		st->in_top[st->top[i]] = true;
+}
+
+void cgs_syscall_stats_fold(struct cgs_syscall_stats *st, const struct cgs_syscalls_slot *percpu,
+			    int ncpus, unsigned top_k)
+{
+	uint32_t grew[CGS_SYSCALLS_NR_MAX];
+	struct sums x;
+
+	sum_cpus(&x, percpu, ncpus);
+	for (int c = 0; c < CGS_SC_COUNT; c++) {
+		for (int b = 0; b < CGS_SYSCALLS_BUCKETS; b++)
+			st->buckets[c][b] = fold32(st->buckets[c][b], x.buckets[c][b]);
+		st->errors[c] = fold32(st->errors[c], x.errors[c]);
+		st->sum_ns[c] = x.sum_ns[c];
+	}
+	for (int n = 0; n < CGS_SYSCALLS_NR_MAX; n++) {
+		grew[n] = (uint32_t)(x.counts[n] - (uint32_t)st->counts[n]);
+		st->counts[n] += grew[n];
+	}
+	/* Rank first, so what this fold adds to a syscall entering the top K stays out of "other". */
+	rank(st, top_k);
+	for (int n = 0; n < CGS_SYSCALLS_NR_MAX; n++)
+		if (!st->in_top[n])
+			st->other += grew[n];
+}
+
+int cgs_syscall_stats_emit(const struct cgs_syscall_stats *st, struct cgs_samples *out)
+{
+	int failed = 0;
+
+	for (unsigned i = 0; i < st->ntop; i++)
+		failed += cgs_samples_add_l(out, CGS_M_SYSCALLS, cgs_syscall_name(st->top[i]), NULL,
+					    (double)st->counts[st->top[i]]) < 0;
+	failed += cgs_samples_add_l(out, CGS_M_SYSCALLS, "other", NULL, (double)st->other) < 0;
+	for (int c = 0; c < CGS_SC_COUNT; c++) {
+		uint64_t n = 0;
+
+		for (int b = 0; b < CGS_SYSCALLS_BUCKETS; b++)
+			n += st->buckets[c][b];
+		if (!n)
+			continue;
+		failed += cgs_samples_add_hist(out, CGS_M_SYSCALL_LATENCY, cgs_syscall_class_names[c],
+					       st->buckets[c], (double)st->sum_ns[c] / 1e9) < 0;
+		failed += cgs_samples_add_l(out, CGS_M_SYSCALL_ERRORS, cgs_syscall_class_names[c], NULL,
+					    (double)st->errors[c]) < 0;
+	}
+	return failed;
+}
+
+int cgs_syscall_records_init(struct cgs_syscall_records *r, uint32_t nslots, uint32_t nidx)
+{
+	memset(r, 0, sizeof(*r));
+	r->slot_idx = malloc((size_t)nslots * sizeof(*r->slot_idx));
+	r->idx_slot = malloc((size_t)nidx * sizeof(*r->idx_slot));
+	if (!r->slot_idx || !r->idx_slot) {
+		cgs_syscall_records_free(r);
+		return -ENOMEM;
+	}
+	r->nslots = nslots;
+	r->nidx = nidx;
+	for (uint32_t i = 0; i < nslots; i++)
+		r->slot_idx[i] = CGS_SYSCALL_NO_RECORD;
+	for (uint32_t i = 0; i < nidx; i++)
+		r->idx_slot[i] = CGS_SYSCALL_NO_RECORD;
+	return 0;
+}
+
+void cgs_syscall_records_free(struct cgs_syscall_records *r)
+{
+	free(r->slot_idx);
+	free(r->idx_slot);
+	memset(r, 0, sizeof(*r));
+}
+
+uint32_t cgs_syscall_records_of(const struct cgs_syscall_records *r, uint32_t slot)
+{
+	return slot < r->nslots ? r->slot_idx[slot] : CGS_SYSCALL_NO_RECORD;
+}
+
+uint32_t cgs_syscall_records_assign(struct cgs_syscall_records *r, uint32_t slot)
+{
+	if (slot >= r->nslots)
+		return CGS_SYSCALL_NO_RECORD;
+	if (r->slot_idx[slot] != CGS_SYSCALL_NO_RECORD)
+		return r->slot_idx[slot];
+	/* The slot's own number first: with as many records as slots, record == slot. */
+	if (slot < r->nidx && r->idx_slot[slot] == CGS_SYSCALL_NO_RECORD) {
+		r->idx_slot[slot] = slot;
+		return r->slot_idx[slot] = slot;
+	}
+	for (uint32_t idx = 0; idx < r->nidx; idx++) {
+		if (r->idx_slot[idx] == CGS_SYSCALL_NO_RECORD) {
+			r->idx_slot[idx] = slot;
+			return r->slot_idx[slot] = idx;
+		}
+	}
+	return CGS_SYSCALL_NO_RECORD;
+}
+
+unsigned cgs_syscall_records_reclaim(struct cgs_syscall_records *r, const bool *live, uint32_t keep,
+				     void (*gone)(void *arg, uint32_t slot), void *arg)
+{
+	unsigned n = 0;
+
+	for (uint32_t idx = 0; idx < r->nidx; idx++) {
+		uint32_t slot = r->idx_slot[idx];
+
+		if (slot == CGS_SYSCALL_NO_RECORD || slot == keep || live[slot])
+			continue;
+		r->idx_slot[idx] = CGS_SYSCALL_NO_RECORD;
+		r->slot_idx[slot] = CGS_SYSCALL_NO_RECORD;
+		if (gone)
+			gone(arg, slot);
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * TCP health collector: loads bpf/tcp.bpf.c on sock:inet_sock_set_state,
+ * tcp:tcp_retransmit_skb and tcp:tcp_retransmit_synack and exports each
+ * container's active opens (by result), passive opens, established sockets,
+ * connect latency histogram and retransmitted segments. The program variant
+ * is chosen by probing: tp_btf with socket local storage, else tp_btf or
+ * raw_tp with a bounded hash of sockets (see bpf/tcp.bpf.c and
+ * docs/collectors/tcp.md).
+ */
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../agent/bpf_probe.h"
+#include "../agent/config.h"
+#include "../agent/log.h"
+#include "../agent/slots.h"
+#include <linux/types.h>
+
+#include "collector.h"
+#include "net_stats.h"
+#include "tcp.skel.h"
+
+#define LOG_COMP "collector:tcp"
+
+_Static_assert(CGS_TCP_HIST_BUCKETS == CGS_LOG2_US_NBOUNDS + 1, "TCP histogram buckets");
+
+enum tcp_variant {
+	TCP_BTF_STORAGE, /* tp_btf, socket local storage */
+	TCP_BTF_HASH,    /* tp_btf, hash of sockets */
+	TCP_RAW_HASH,    /* raw_tp, hash of sockets */
+};
+
+static const char *const variant_name[] = {
+	[TCP_BTF_STORAGE] = "tp_btf programs with socket local storage",
+	[TCP_BTF_HASH] = "tp_btf programs with a hash of sockets",
+	[TCP_RAW_HASH] = "raw_tp programs with a hash of sockets",
+};
+
+struct tcp {
+	struct tcp_bpf *skel;
+	enum tcp_variant variant;
+	int stats_fd;
+};
+
+int cgs_tcp_samples(const struct cgs_tcp_counters *c, struct cgs_samples *out)
+{
+	int64_t active = (int64_t)c->active;
+	uint64_t hist[CGS_TCP_HIST_BUCKETS];
+	int r[6];
+	int e = 0;
+
+	/* A slot reset racing with the end of an old socket can take one too many: never below 0. */
+	if (active < 0)
+		active = 0;
+	r[0] = cgs_samples_add_l(out, CGS_M_TCP_CONNECTS, "ok", NULL, (double)c->connects_ok);
+	r[1] = cgs_samples_add_l(out, CGS_M_TCP_CONNECTS, "failed", NULL, (double)c->connects_failed);
+	r[2] = cgs_samples_add(out, CGS_M_TCP_ACCEPTS, (double)c->accepts);
+	r[3] = cgs_samples_add(out, CGS_M_TCP_ACTIVE_CONNECTIONS, (double)active);
+	for (int i = 0; i < CGS_TCP_HIST_BUCKETS; i++)
+		hist[i] = c->lat_hist[i];
+	r[4] = cgs_samples_add_hist(out, CGS_M_TCP_CONNECT_LATENCY, NULL, hist, (double)c->lat_sum_ns / 1e9);
+	r[5] = cgs_samples_add(out, CGS_M_TCP_RETRANSMITS, (double)c->retransmits);
+	for (int i = 0; i < 6; i++)
+		if (r[i] && !e)
+			e = r[i];
+	return e;
+}
+
+int cgs_tcp_retransmit_has_err(const struct btf *btf)
+{
+	const struct btf_type *t;
+	int id = btf__find_by_name_kind(btf, "btf_trace_tcp_retransmit_skb", BTF_KIND_TYPEDEF);
+
+	if (id <= 0)
+		return -ENOENT;
+	/* typedef -> pointer -> func_proto (void *ctx, sk, skb[, err]) */
+	t = btf__type_by_id(btf, (__u32)id);
+	for (int hops = 0; t && !btf_is_func_proto(t) && hops < 4; hops++) {
+		if (!btf_is_typedef(t) && !btf_is_ptr(t) && !btf_is_mod(t))
+			return -ENOENT;
+		t = btf__type_by_id(btf, t->type);
+	}
+	if (!t || !btf_is_func_proto(t))
+		return -ENOENT;
+	return btf_vlen(t) >= 4;
+}
+
+/* A slot was handed to a container: zero its counters and bump its epoch. */
+static void tcp_reset_slot(void *arg, uint32_t slot)
+{
+	struct tcp *tc = arg;
+	struct cgs_tcp_counters v;
+	__u32 key = slot, epoch = 0;
+
+	if (bpf_map_lookup_elem(tc->stats_fd, &key, &v) == 0)
+		epoch = v.epoch;
+	memset(&v, 0, sizeof(v));
+	v.epoch = epoch + 1;
+	if (bpf_map_update_elem(tc->stats_fd, &key, &v, BPF_ANY) < 0)
+		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "cannot reset slot %u: %s", slot, strerror(errno));
+}
+
+static void tcp_destroy(void *state)
+{
+	struct tcp *tc = state;
+
+	if (!tc)
+		return;
+	tcp_bpf__destroy(tc->skel);
+	free(tc);
+}
+
+/* Opens, configures, loads and attaches one variant. 0 or -errno; the skeleton is kept on failure. */
+static int tcp_load(struct tcp *tc, const struct cgs_collector_ctx *ctx, enum tcp_variant v, bool has_err)
+{
+	struct tcp_bpf *s;
+	bool btf = v != TCP_RAW_HASH;
+	int e;
+
+	s = tc->skel = tcp_bpf__open();
+	if (!s)
+		return -errno;
+	s->rodata->include_host = ctx->cfg->include_host;
+	s->rodata->retransmit_has_err = has_err;
+	bpf_program__set_autoload(s->progs.handle_set_state_sks, v == TCP_BTF_STORAGE);
+	bpf_program__set_autoload(s->progs.handle_set_state, v == TCP_BTF_HASH);
+	bpf_program__set_autoload(s->progs.handle_set_state_raw, v == TCP_RAW_HASH);
+	bpf_program__set_autoload(s->progs.handle_retransmit, btf);
+	bpf_program__set_autoload(s->progs.handle_retransmit_raw, !btf);
+	bpf_program__set_autoload(s->progs.handle_retransmit_synack, btf);
+	bpf_program__set_autoload(s->progs.handle_retransmit_synack_raw, !btf);
+	e = bpf_map__set_autocreate(s->maps.tcp_sock_storage, v == TCP_BTF_STORAGE);
+	if (!e)
+		e = bpf_map__set_autocreate(s->maps.tcp_sock_hash, v != TCP_BTF_STORAGE);
+	if (!e)
+		e = bpf_map__set_max_entries(s->maps.tcp_stats, cgs_slots_max(ctx->slots));
+	if (!e)
+		e = cgs_slots_reuse(ctx->slots, s->maps.cgs_cgroup_slots, s->maps.cgs_slots_meta);
+	if (!e)
+		e = tcp_bpf__load(s);
+	if (!e)
+		e = tcp_bpf__attach(s);
+	tc->variant = v;
+	return e < 0 ? e : e ? -EINVAL : 0;
+}
+
+static int tcp_init(const struct cgs_collector_ctx *ctx, void **state, const char **why)
+{
+	const struct cgs_bpf_features *f = ctx->features;
+	struct btf *vmlinux;
+	struct tcp *tc;
+	int has_err, e = -EINVAL;
+
+	if (!ctx->slots || !f->bpf || !f->btf || (!f->tp_btf && !f->raw_tp)) {
+		*why = !ctx->slots || !f->bpf ? "BPF programs cannot be loaded here"
+		       : !f->btf	      ? "no kernel BTF (CO-RE needs /sys/kernel/btf/vmlinux)"
+					      : "no raw tracepoints";
+		return -EOPNOTSUPP;
+	}
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		e = -errno;
+		*why = "cannot read the kernel BTF";
+		return e ? e : -ENOENT;
+	}
+	has_err = cgs_tcp_retransmit_has_err(vmlinux);
+	btf__free(vmlinux);
+	if (has_err < 0) {
+		*why = "the kernel has no tcp_retransmit_skb tracepoint";
+		return -EOPNOTSUPP;
+	}
+	tc = calloc(1, sizeof(*tc));
+	if (!tc)
+		return -ENOMEM;
+	for (enum tcp_variant v = f->tp_btf ? TCP_BTF_STORAGE : TCP_RAW_HASH; v <= TCP_RAW_HASH; v++) {
+		if (v == TCP_RAW_HASH && !f->raw_tp)
+			break;
+		e = tcp_load(tc, ctx, v, has_err == 1);
+		if (!e)
+			break;
+		cgs_log_debug(LOG_COMP, "%s unavailable: %s", variant_name[v], strerror(-e));
+		tcp_bpf__destroy(tc->skel);
+		tc->skel = NULL;
+	}
+	if (e) {
+		*why = "loading or attaching the BPF programs failed";
+		goto fail;
+	}
+	tc->stats_fd = bpf_map__fd(tc->skel->maps.tcp_stats);
+	e = cgs_slots_on_reset(ctx->slots, tcp_reset_slot, tc);
+	if (e) {
+		*why = "no room for another slot-reset callback";
+		goto fail;
+	}
+	cgs_log_info(LOG_COMP, "tracking TCP state changes and retransmits with %s%s", variant_name[tc->variant],
+		     has_err == 1 ? " (retransmit tracepoint reports errors)" : "");
+	*state = tc;
+	return 0;
+fail:
+	tcp_destroy(tc);
+	return e < 0 ? e : -EINVAL;
+}
+
+static int tcp_collect(void *state, const struct cgs_container *c, struct cgs_samples *out)
+{
+	struct tcp *tc = state;
+	struct cgs_tcp_counters v;
+	__u32 key;
+
+	if (c->slot < 0)
+		return 0;
+	key = (__u32)c->slot;
+	if (bpf_map_lookup_elem(tc->stats_fd, &key, &v) < 0)
+		return 1;
+	cgs_tcp_samples(&v, out);
+	return 0;
+}
+
+static int tcp_collect_agent(void *state, struct cgs_samples *out)
+{
+	struct tcp *tc = state;
+
+	return cgs_samples_add_l(out, CGS_M_AGENT_EVENTS_LOST, "tcp", NULL,
+				 (double)__atomic_load_n(&tc->skel->bss->untracked, __ATOMIC_RELAXED));
+}
+
+const struct cgs_collector_ops cgs_collector_tcp = {
+	.name = "tcp",
+	.bpf = true,
+	.init = tcp_init,
+	.collect = tcp_collect,
+	.collect_agent = tcp_collect_agent,
+	.destroy = tcp_destroy,
+};
