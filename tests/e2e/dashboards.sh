@@ -31,16 +31,7 @@ W="$CGS_SRC/tests/e2e/dashboards/workload.py"
 sleep 0.5
 "$PY" "$W" client "$A" 38 "$PORT" "$DEAD" & CGS_PIDS+=($!)
 
-PPORT=$(cgs_free_port)
-cat > "$CGS_TMP/prometheus.yml" <<YML
-global: { scrape_interval: 1s, evaluation_interval: 1s }
-scrape_configs:
-  - job_name: cgsight
-    static_configs: [ { targets: ["127.0.0.1:$CGS_PORT"] } ]
-YML
-prometheus --config.file="$CGS_TMP/prometheus.yml" --storage.tsdb.path="$CGS_TMP/tsdb" \
-	--web.listen-address="127.0.0.1:$PPORT" > "$CGS_TMP/prometheus.log" 2>&1 &
-CGS_PIDS+=($!)
+cgs_start_prometheus
 sleep 30
 
 exempt_file="$CGS_TMP/exempt.json"

@@ -51,16 +51,7 @@ curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$CGS_PORT/metrics" | gunzip
 	cgs_pass "gzip exposition decodes and passes promtool" || cgs_fail "gzip exposition broken"
 
 # A real Prometheus scrapes the agent.
-PPORT=$(cgs_free_port)
-cat > "$CGS_TMP/prometheus.yml" <<YML
-global: { scrape_interval: 1s, evaluation_interval: 1s }
-scrape_configs:
-  - job_name: cgsight
-    static_configs: [ { targets: ["127.0.0.1:$CGS_PORT"] } ]
-YML
-prometheus --config.file="$CGS_TMP/prometheus.yml" --storage.tsdb.path="$CGS_TMP/tsdb" \
-	--web.listen-address="127.0.0.1:$PPORT" > "$CGS_TMP/prometheus.log" 2>&1 &
-CGS_PIDS+=($!)
+cgs_start_prometheus
 query() { curl -s --get "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode "query=$1"; }
 rate=
 for _ in $(seq 60); do

@@ -80,6 +80,21 @@ cgs_start_agent() {
 
 cgs_metrics() { curl -sf "http://127.0.0.1:$CGS_PORT/metrics"; }
 
+# Starts a real Prometheus (Debian package) scraping the agent every second;
+# sets PPORT, its port on loopback. The caller has started the agent.
+cgs_start_prometheus() {
+	PPORT=$(cgs_free_port)
+	cat > "$CGS_TMP/prometheus.yml" <<YML
+global: { scrape_interval: 1s, evaluation_interval: 1s }
+scrape_configs:
+  - job_name: cgsight
+    static_configs: [ { targets: ["127.0.0.1:$CGS_PORT"] } ]
+YML
+	prometheus --config.file="$CGS_TMP/prometheus.yml" --storage.tsdb.path="$CGS_TMP/tsdb" \
+		--web.listen-address="127.0.0.1:$PPORT" > "$CGS_TMP/prometheus.log" 2>&1 &
+	CGS_PIDS+=($!)
+}
+
 # A free TCP port on loopback.
 cgs_free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cgs_api() { curl -sf "http://127.0.0.1:$CGS_PORT/api/v1/containers"; }
