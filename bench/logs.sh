@@ -22,6 +22,8 @@ export CGS_BIN
 source "$here/../tests/lib/common.sh"
 source "$here/../tests/e2e/fluent/lib.sh"
 cgs_init
+# The agent sees only an empty cgroup subtree: the node's other containers are not measured.
+cgs_test_cgroup_root
 FILES=${CGS_BENCH_FILES:-50}
 LINES=${CGS_BENCH_LINES:-2000000}
 NFILES=${CGS_BENCH_NFILES:-10000}
@@ -64,7 +66,7 @@ ship() {
 	fi
 	local paths="$D/var/log/pods/*/app/0.log"
 	[ "$kind" = fluent ] && paths="$D/var/log/pods/ns_pod-[0-4]_*/app/0.log"
-	cgs_start_agent --bpf false --logs true --log-paths "$paths" --log-position-file "$state/pos" \
+	cgs_start_agent --bpf false --cgroup-root "$ROOT" --logs true --log-paths "$paths" --log-position-file "$state/pos" \
 		--log-spool-dir "$state/spool" --fluentd-address "127.0.0.1:$port" "$@" >/dev/null
 	local c0 t0 c1 t1
 	c0=$(ticks "$CGS_AGENT_PID"); t0=$(date +%s%N)
@@ -123,7 +125,7 @@ for k in range(n):
 PY
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
-cgs_start_agent --bpf false >/dev/null
+cgs_start_agent --bpf false --cgroup-root "$ROOT" >/dev/null
 sleep 2
 base_rss=$(rss "$CGS_AGENT_PID")
 kill "$CGS_AGENT_PID"; wait "$CGS_AGENT_PID" 2>/dev/null || true
@@ -133,7 +135,7 @@ SINK=$!
 CGS_PIDS+=("$SINK")
 sleep 0.2
 t0=$(date +%s%N)
-cgs_start_agent --bpf false --logs true --log-paths "$M/var/log/pods/*/app/0.log" \
+cgs_start_agent --bpf false --cgroup-root "$ROOT" --logs true --log-paths "$M/var/log/pods/*/app/0.log" \
 	--log-position-file "$CGS_TMP/mstate/pos" --log-spool-dir "$CGS_TMP/mstate/spool" \
 	--fluentd-address "127.0.0.1:$port" >/dev/null
 wait "$SINK"

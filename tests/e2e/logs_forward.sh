@@ -17,6 +17,8 @@ source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/fluent/lib.sh"
 cgs_init
 fl_install
+cgs_test_cgroup_root
+LOGS_CGROUP_ROOT=$ROOT
 
 FILES=50
 LINES=100000

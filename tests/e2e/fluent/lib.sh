@@ -64,11 +64,14 @@ mval() {
 
 fl_load() { "$PY" "$FL_SRC/logs_load.py" "$@"; }
 
-# logs_agent ROOT STATE PORT [options...]: the agent tailing ROOT's /var/log/containers.
+# logs_agent ROOT STATE PORT [options...]: the agent tailing ROOT's /var/log/containers. With
+# LOGS_CGROUP_ROOT (e.g. a test's own empty cgroup from cgs_test_cgroup_root), the agent sees only
+# the containers below it: the node's other cgroups do not weigh on its loop or its memory.
 logs_agent() {
 	local root=$1 state=$2 port=$3
 	shift 3
 	cgs_start_agent --bpf false --interval 1s --logs true --node-name e2e-node \
+		${LOGS_CGROUP_ROOT:+--cgroup-root "$LOGS_CGROUP_ROOT"} \
 		--log-paths "$root/var/log/containers/*.log" \
 		--log-position-file "$state/pos" --log-spool-dir "$state/spool" \
 		--fluentd-address "127.0.0.1:$port" --log-commit-interval 100ms \
