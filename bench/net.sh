@@ -162,17 +162,18 @@ done
 # programs, same per-packet path, but no other socket on the machine runs
 # them, so their run counts and times are this workload's alone).
 coproc LOAD { exec "$LOADER" --stats --manual 2 --attach "$ROOT" 2>"$CGS_TMP/loader.err"; }
-CGS_PIDS+=("$LOAD_PID")
+LPID=$LOAD_PID # bash unsets LOAD_PID when the coprocess ends
+CGS_PIDS+=("$LPID")
 read -r line <&"${LOAD[0]}"
 [ "$line" = ready ] || { cat "$CGS_TMP/loader.err" >&2; echo "loader failed" >&2; exit 1; }
 for x in "srv $SRV" "cli $CLI"; do echo "map $x" >&"${LOAD[1]}"; read -r line <&"${LOAD[0]}"; done
-mapfile -t S0 < <(prog_stats "$LOAD_PID")
+mapfile -t S0 < <(prog_stats "$LPID")
 read -r x n c < <(wrk_run)
-mapfile -t S1 < <(prog_stats "$LOAD_PID")
+mapfile -t S1 < <(prog_stats "$LPID")
 read -r y bc < <(bulk_run)
-mapfile -t S2 < <(prog_stats "$LOAD_PID")
+mapfile -t S2 < <(prog_stats "$LPID")
 exec {LOAD[1]}>&-
-wait "$LOAD_PID" || true
+wait "$LPID" || true
 
 series() { # ARRAY_NAME VARIANT: the per-round values
 	local -n a=$1

@@ -117,13 +117,13 @@ done
 
 # In-process A/B (cgs_bench_syscalls ab): attach/detach around adjacent 200k-call chunks.
 cgs_log "in-process A/B: $AB rounds"
-read -r _ _ ab_empty _ ab_cgsight _ ab_ratio < <("$PROBE" ab "$CG" "$AB")
+read -r _ _ ab_empty _ ab_cgsight _ ab_host _ ab_clock _ < <("$PROBE" ab "$CG" "$AB")
 
 "$PY" - "$N" "$REPS" "${RES[base]}" "${RES[empty]}" "${RES[cgsight]}" "${RES[syscount]}" \
 	"${CHUNK[base]}" "${CHUNK[empty]}" "${CHUNK[cgsight]}" "${CHUNK[syscount]}" \
 	"${YIELD[base]}" "${YIELD[empty]}" "${YIELD[cgsight]}" "${YIELD[syscount]}" "$YN" \
 	"${BEST[base]}" "${BEST[empty]}" "${BEST[cgsight]}" "${BEST[syscount]}" \
-	"${ab_cgsight:-0}" "${ab_empty:-0}" "$AB" <<'EOF'
+	"${ab_cgsight:-0}" "${ab_empty:-0}" "$AB" "${ab_host:-0}" "${ab_clock:-0}" <<'EOF'
 import statistics as st, sys
 n, reps = int(sys.argv[1]), int(sys.argv[2])
 all_names = ["base", "empty", "cgsight", "syscount"]
@@ -163,6 +163,11 @@ r = float(sys.argv[20]) / float(sys.argv[21]) if float(sys.argv[21]) > 0 else fl
 print("  in-process A/B (%s rounds; medians of each attached chunk minus its detached neighbours, CPU time):"
       % sys.argv[22])
 print("    two empty raw_tp programs added %8.1f ns" % float(sys.argv[21]))
+print("    two programs reading bpf_ktime_get_ns() %8.1f ns  (the floor of any latency tracer)" % float(sys.argv[24]))
 print("    cgsight syscall collector added %8.1f ns" % float(sys.argv[20]))
+print("    ... for a task outside containers %8.1f ns" % float(sys.argv[23]))
 print("    cgsight added / empty-probe added    %5.2f   target <= 1.50  %s" % (r, "ok" if r <= 1.5 else "MISSED"))
+if float(sys.argv[24]) > 0:
+    print("    cgsight added / clock-only added     %5.2f   (1.00: nothing beyond the two clock reads)"
+          % (float(sys.argv[20]) / float(sys.argv[24])))
 EOF

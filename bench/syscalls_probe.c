@@ -15,13 +15,15 @@
  * COUNT", "class NAME COUNT SUM_S ERRORS").
  *
  * `ab` is an in-process A/B measurement that shared, noisy machines cannot
- * spoil as easily: it loads both the empty programs and the collector's
- * (its tp_btf, task-storage variant, CGROUP_DIR mapped to a slot), moves
- * itself into CGROUP_DIR and, ROUNDS times, times a chunk of getppid()
- * calls with nothing attached, with the empty programs, with nothing, with
- * the collector's programs, with nothing. Each attached chunk is compared
- * with the mean of its two neighbours; prints the median added ns per call
- * (process CPU time) for both: "ab empty_added X cgsight_added Y ratio Z".
+ * spoil as easily: it loads the empty programs, the clock-only programs and
+ * the collector's (its tp_btf, task-storage variant, CGROUP_DIR mapped to a
+ * slot), moves itself into CGROUP_DIR and, ROUNDS times, times a chunk of
+ * getppid() calls with nothing attached, with the empty programs, with the
+ * clock-only ones, with nothing, with the collector's programs (in
+ * CGROUP_DIR, then from its parent cgroup: a task outside containers), with
+ * nothing. Each attached chunk is compared with the mean of its two
+ * detached neighbours; prints the median added ns per call (process CPU
+ * time): "ab empty_added X cgsight_added Y host_added H clock_added C ratio Y/X".
  */
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -61,9 +63,27 @@ static void wait_for_signal(void)
 	sigwait(&set, &sig);
 }
 
+/* The reference programs: the empty pair, or the pair that only reads the clock. */
+static struct syscalls_empty_bpf *reference_load(bool clock)
+{
+	struct syscalls_empty_bpf *k = syscalls_empty_bpf__open();
+
+	if (!k)
+		return NULL;
+	bpf_program__set_autoload(k->progs.empty_sys_enter, !clock);
+	bpf_program__set_autoload(k->progs.empty_sys_exit, !clock);
+	bpf_program__set_autoload(k->progs.clock_sys_enter, clock);
+	bpf_program__set_autoload(k->progs.clock_sys_exit, clock);
+	if (syscalls_empty_bpf__load(k)) {
+		syscalls_empty_bpf__destroy(k);
+		return NULL;
+	}
+	return k;
+}
+
 static int run_empty(void)
 {
-	struct syscalls_empty_bpf *k = syscalls_empty_bpf__open_and_load();
+	struct syscalls_empty_bpf *k = reference_load(false);
 
 	if (!k || syscalls_empty_bpf__attach(k)) {
 		fprintf(stderr, "cannot load the empty programs: %s\n", strerror(errno));
@@ -180,17 +200,33 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Moves this process into a cgroup v2 directory. 0 or -1. */
+static int join(const char *dir)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	if (fprintf(f, "%d\n", (int)getpid()) < 0) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
 static int run_ab(const char *dir, int rounds)
 {
-	struct syscalls_empty_bpf *e = NULL;
+	struct syscalls_empty_bpf *e = NULL, *t = NULL;
 	struct syscalls_bpf *k = NULL;
 	struct cgs_slots *slots = NULL;
 	uint32_t classes[CGS_SYSCALLS_NR_MAX];
-	double *de = NULL, *dc = NULL;
-	char path[4096];
+	double *de = NULL, *dc = NULL, *dh = NULL, *dt = NULL;
+	char parent[4096];
 	struct stat st;
 	int slot, rc = 1;
-	FILE *f;
 
 	if (stat(dir, &st) < 0 || rounds < 1 || rounds > 100000) {
 		fprintf(stderr, "%s: %s\n", dir, rounds < 1 ? "bad ROUNDS" : strerror(errno));
@@ -200,14 +236,17 @@ static int run_ab(const char *dir, int rounds)
 	slots = cgs_slots_new(1025);
 	de = calloc((size_t)rounds, sizeof(*de));
 	dc = calloc((size_t)rounds, sizeof(*dc));
-	if (!slots || !de || !dc)
+	dh = calloc((size_t)rounds, sizeof(*dh));
+	dt = calloc((size_t)rounds, sizeof(*dt));
+	if (!slots || !de || !dc || !dh || !dt)
 		goto out;
 	slot = cgs_slots_assign(slots);
 	if (slot < 0 || cgs_slots_map(slots, (uint64_t)st.st_ino, (uint32_t)slot) < 0)
 		goto out;
-	e = syscalls_empty_bpf__open_and_load();
+	e = reference_load(false);
+	t = reference_load(true);
 	k = syscalls_bpf__open();
-	if (!e || !k || bpf_map__set_max_entries(k->maps.slot_stats, 1025) ||
+	if (!e || !t || !k || bpf_map__set_max_entries(k->maps.slot_stats, 1025) ||
 	    bpf_map__set_max_entries(k->maps.slot_index, 1025) ||
 	    cgs_slots_reuse(slots, k->maps.cgs_cgroup_slots, k->maps.cgs_slots_meta) ||
 	    bpf_map__set_autocreate(k->maps.saved_calls_hash, false))
@@ -230,40 +269,57 @@ static int run_ab(const char *dir, int rounds)
 	cgs_syscall_classes_fill(classes);
 	for (uint32_t nr = 0; nr < CGS_SYSCALLS_NR_MAX; nr++)
 		bpf_map__update_elem(k->maps.syscall_classes, &nr, sizeof(nr), &classes[nr], sizeof(classes[nr]), 0);
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	f = fopen(path, "w");
-	if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
+	snprintf(parent, sizeof(parent), "%s", dir);
+	if (strrchr(parent, '/'))
+		*strrchr(parent, '/') = '\0';
+	if (join(dir) < 0) {
 		fprintf(stderr, "cannot join %s\n", dir);
 		goto out;
 	}
 	for (int r = 0; r < rounds; r++) {
-		double off1 = ab_chunk(), x, off2, y, off3;
+		double off1 = ab_chunk(), x, w, off2, y, z, off3;
 
 		if (syscalls_empty_bpf__attach(e))
 			goto out;
 		x = ab_chunk();
 		syscalls_empty_bpf__detach(e);
+		if (syscalls_empty_bpf__attach(t))
+			goto out;
+		w = ab_chunk();
+		syscalls_empty_bpf__detach(t);
 		off2 = ab_chunk();
 		if (syscalls_bpf__attach(k))
 			goto out;
 		y = ab_chunk();
+		/* The same programs seen from a task outside containers (the parent cgroup). */
+		if (join(parent) < 0)
+			goto out;
+		z = ab_chunk();
+		if (join(dir) < 0)
+			goto out;
 		syscalls_bpf__detach(k);
 		off3 = ab_chunk();
 		de[r] = x - (off1 + off2) / 2;
+		dt[r] = w - (off1 + off2) / 2;
 		dc[r] = y - (off2 + off3) / 2;
+		dh[r] = z - (off2 + off3) / 2;
 	}
-	double me = median(de, rounds), mc = median(dc, rounds);
+	double me = median(de, rounds), mc = median(dc, rounds), mh = median(dh, rounds), mt = median(dt, rounds);
 
-	printf("ab empty_added %.1f cgsight_added %.1f ratio %.2f\n", me, mc, me > 0 ? mc / me : 0.0);
+	printf("ab empty_added %.1f cgsight_added %.1f host_added %.1f clock_added %.1f ratio %.2f\n", me, mc,
+	       mh, mt, me > 0 ? mc / me : 0.0);
 	rc = 0;
 out:
 	if (rc)
 		fprintf(stderr, "A/B setup failed: %s\n", strerror(errno));
 	syscalls_bpf__destroy(k);
 	syscalls_empty_bpf__destroy(e);
+	syscalls_empty_bpf__destroy(t);
 	cgs_slots_free(slots);
+	free(dt);
 	free(de);
 	free(dc);
+	free(dh);
 	return rc;
 }
 

@@ -105,19 +105,6 @@ struct {
 	__uint(max_entries, 8 << 20); /* sized by userspace */
 } events SEC(".maps");
 
-/* Where a record is assembled before bpf_ringbuf_output (sized to its content). */
-struct scratch {
-	struct cgs_l7_event e;
-	char data[CGS_L7_DATA_MAX + 8];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scratch);
-} scratches SEC(".maps");
-
 __u64 lost = 0;
 
 /* The first four bytes of `s` as a little- or big-endian word, matching a u32 load. */
@@ -212,62 +199,67 @@ static __always_inline struct conn *conn_add(__u64 key, int fd, __u8 role)
 	return bpf_map_lookup_elem(&conns, &key);
 }
 
-/* Writes one record: the capture of `n` bytes at `buf` (0 for a close). */
-static __always_inline void emit(struct task_ctx *t, __u64 key, struct conn *c, __u32 kind, __u32 flags,
-				 long ret, const void *buf, __u32 n, __u64 ts_enter, __u64 now)
+/*
+ * Writes one record: header and the capture of `n` bytes at `buf` (none for
+ * a close), straight into the ring buffer (records are sized for the
+ * configured prefix, whatever was captured). Returns 1 when the captured
+ * bytes end a message head (CRLFCRLF), 0 when not, -1 when the record was
+ * lost (no room).
+ */
+static __always_inline int emit(struct task_ctx *t, __u64 key, struct conn *c, __u32 kind, __u32 flags, long ret,
+				const void *buf, __u32 n, __u64 ts_enter, __u64 now)
 {
-	__u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratches, &zero);
+	__u32 size = sizeof(struct cgs_l7_event) + capture_bytes;
+	struct cgs_l7_event *e;
 	__u64 wake = 0;
+	char *d;
+	int ended = 0;
 
-	if (!s)
-		return;
-	if (n > CGS_L7_DATA_MAX)
-		n = CGS_L7_DATA_MAX;
-	barrier_var(n);
-	s->e.ts_enter = ts_enter;
-	s->e.ts_exit = now;
-	s->e.cgroup_id = t->cache.cgid;
-	s->e.sock = c->sock;
-	s->e.tgid = (__u32)(key >> 32);
-	s->e.tid = (__u32)bpf_get_current_pid_tgid();
-	s->e.fd = (__s32)(__u32)key;
-	s->e.kind = kind;
-	s->e.flags = flags | c->role;
-	s->e.len = ret > 0 ? (__u32)ret : 0;
-	s->e.slot = t->slot;
-	s->e.family = c->family;
-	s->e.lport = c->lport;
-	s->e.rport = c->rport;
-	s->e.pad = 0;
-	s->e.netns = c->netns;
-	s->e.pad2 = 0;
-	__builtin_memcpy(s->e.laddr, c->laddr, 16);
-	__builtin_memcpy(s->e.raddr, c->raddr, 16);
-	if (n && bpf_probe_read_user(s->data, n, buf))
-		n = 0;
-	s->e.cap_len = n;
 	if (wakeup_bytes) {
 		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 
-		wake = avail / wakeup_bytes != (avail + sizeof(s->e) + n) / wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-											 : BPF_RB_NO_WAKEUP;
+		wake = avail / wakeup_bytes != (avail + size) / wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	}
-	if (bpf_ringbuf_output(&events, s, sizeof(s->e) + n, wake))
+	e = bpf_ringbuf_reserve(&events, size, 0);
+	if (!e) {
 		__sync_fetch_and_add(&lost, 1);
-}
+		return -1;
+	}
+	if (n > capture_bytes)
+		n = capture_bytes;
+	e->ts_enter = ts_enter;
+	e->ts_exit = now;
+	e->cgroup_id = t->cache.cgid;
+	e->sock = c->sock;
+	e->tgid = (__u32)(key >> 32);
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->fd = (__s32)(__u32)key;
+	e->kind = kind;
+	e->flags = flags | c->role;
+	e->len = ret > 0 ? (__u32)ret : 0;
+	e->slot = t->slot;
+	e->family = c->family;
+	e->lport = c->lport;
+	e->rport = c->rport;
+	e->pad = 0;
+	e->netns = c->netns;
+	e->pad2 = 0;
+	__builtin_memcpy(e->laddr, c->laddr, 16);
+	__builtin_memcpy(e->raddr, c->raddr, 16);
+	d = (char *)(e + 1);
+	if (n && bpf_probe_read_user(d, n, buf))
+		n = 0;
+	e->cap_len = n;
+	bpf_ringbuf_submit(e, wake);
+	if (n >= 4) {
+		/* The tail again from the user's buffer: an index into the record would need bounds the
+		 * verifier cannot follow through the clamps above. */
+		__u32 tail = 0;
 
-/* Whether the `n` captured bytes end a message head (CRLFCRLF). */
-static __always_inline bool ends_head(__u32 n)
-{
-	__u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratches, &zero);
-	__u32 i;
-
-	if (!s || n < 4 || n > CGS_L7_DATA_MAX)
-		return false;
-	i = (n - 4) & (CGS_L7_DATA_MAX - 1);
-	return s->data[i] == '\r' && s->data[i + 1] == '\n' && s->data[i + 2] == '\r' && s->data[i + 3] == '\n';
+		if (!bpf_probe_read_user(&tail, sizeof(tail), (const char *)buf + n - 4))
+			ended = tail == W4('\r', '\n', '\r', '\n');
+	}
+	return ended;
 }
 
 /* The first buffer of a read/write family call: its address and length. */
@@ -346,6 +338,7 @@ static __always_inline int on_data(struct task_ctx *t, int fd, __u64 arg, __u32 
 	__u64 len = 0, head = 0;
 	struct conn *c = NULL;
 	__u32 flags, n;
+	int ended;
 
 	if (first_buffer(cls, arg, ret, &buf, &len) || !buf)
 		return 0;
@@ -378,9 +371,9 @@ static __always_inline int on_data(struct task_ctx *t, int fd, __u64 arg, __u32 
 	}
 	n = len < capture_bytes ? (__u32)len : capture_bytes;
 	c->http = 1;
-	emit(t, key, c, CGS_L7_EV_DATA, flags | egress, ret, buf, n, ts_enter, now);
+	ended = emit(t, key, c, CGS_L7_EV_DATA, flags | egress, ret, buf, n, ts_enter, now);
 	/* A head that did not end in what was captured continues in the next buffer(s). */
-	if (n == (__u64)ret && !ends_head(n)) {
+	if (n == (__u64)ret && ended == 0) {
 		if (!(flags & CGS_L7_F_CONT))
 			c->cont = CGS_L7_CONT_MAX;
 		c->cont_egress = (__u8)egress;

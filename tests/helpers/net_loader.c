@@ -26,6 +26,9 @@
  *   --attach CGROUP_DIR (either mode) attaches the cgroup_skb programs to that
  *     cgroup instead of the cgroup2 root, so that only its sockets run them:
  *     bench/net.sh times the programs on its own containers' packets alone.
+ *   --include-host (either mode) counts sockets outside the mapped cgroups
+ *     in slot 0, as the agent's include_host does; in manual mode `get host`
+ *     reads it.
  */
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -99,7 +102,7 @@ static int run_registry(struct cgs_registry *reg, void *const state[NOPS], long 
 
 #define MAX_NAMES 16
 
-static int run_manual(struct cgs_slots *slots, void *const state[NOPS])
+static int run_manual(struct cgs_slots *slots, void *const state[NOPS], bool include_host)
 {
 	struct {
 		char name[32];
@@ -109,6 +112,12 @@ static int run_manual(struct cgs_slots *slots, void *const state[NOPS])
 	int n = 0;
 	char line[4096], name[32], dir[4000];
 
+	if (include_host) {
+		snprintf(ent[n].name, sizeof(ent[n].name), "host");
+		ent[n].id = 0;
+		ent[n].slot = cgs_slots_assign_host(slots);
+		n++;
+	}
 	printf("ready\n");
 	fflush(stdout);
 	while (fgets(line, sizeof(line), stdin)) {
@@ -171,7 +180,7 @@ static int run_manual(struct cgs_slots *slots, void *const state[NOPS])
 int main(int argc, char **argv)
 {
 	void *state[NOPS] = { NULL, NULL };
-	bool stats = false, manual = false;
+	bool stats = false, manual = false, include_host = false;
 	const char *attach = NULL;
 	long interval_ms = 1000, nslots = 0;
 	struct cgs_cgroup_mounts mounts;
@@ -188,12 +197,15 @@ int main(int argc, char **argv)
 			manual = true, nslots = strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--attach") == 0 && i + 1 < argc)
 			attach = argv[++i];
+		else if (strcmp(argv[i], "--include-host") == 0)
+			include_host = true;
 		else
 			interval_ms = strtol(argv[i], NULL, 10);
 	}
 	if (interval_ms <= 0)
 		interval_ms = 1000;
 	cgs_config_defaults(&cfg);
+	cfg.include_host = include_host;
 	if (manual && nslots > 0)
 		cfg.bpf_max_containers = (uint64_t)nslots;
 	cgs_log_set_level(CGS_LOG_WARN);
@@ -247,7 +259,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	rc = manual ? run_manual(slots, state) : run_registry(reg, state, interval_ms);
+	rc = manual ? run_manual(slots, state, include_host) : run_registry(reg, state, interval_ms);
 out:
 	if (stats_fd >= 0)
 		close(stats_fd);

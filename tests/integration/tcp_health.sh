@@ -26,12 +26,12 @@ A="$REL/docker/$(hex64)"
 B="$REL/docker/$(hex64)"
 mkdir -p "$CG2$A" "$CG2$B"
 
-# scrape [PORT]: the series of this test's containers (and the host's, and
-# the agent's own) only: the full exposition can be large on a busy machine.
+# scrape [PORT]: the series of this test's containers (and the agent's own)
+# only: the full exposition can be large on a busy machine.
 scrape() {
 	local body
 	body=$(curl -sf "http://127.0.0.1:${1:-$CGS_PORT}/metrics") || return 1
-	awk -v a="id=\"$A\"" -v b="id=\"$B\"" 'index($0, a) || index($0, b) || index($0, "id=\"/\"") || /^cgsight_/' <<<"$body"
+	awk -v a="id=\"$A\"" -v b="id=\"$B\"" 'index($0, a) || index($0, b) || /^cgsight_/' <<<"$body"
 }
 
 NS_A="cgstcp-a-$$"

@@ -19,7 +19,8 @@ cgs_test_cgroup_root
 mkdir -p "$ROOT/a" "$ROOT/b" "$ROOT/c"
 
 coproc LOAD { exec "$LOADER" --manual 2 2>"$CGS_TMP/loader.err"; }
-CGS_PIDS+=("$LOAD_PID")
+LPID=$LOAD_PID # bash unsets LOAD_PID when the coprocess ends
+CGS_PIDS+=("$LPID")
 read -r line <&"${LOAD[0]}"
 [ "$line" = ready ] || { cat "$CGS_TMP/loader.err" >&2; cgs_fail "loader did not start"; cgs_finish; }
 cmd() { # one command, one line of answer
@@ -88,5 +89,5 @@ check_eq "B active connections after close" "$(wait_active b 0)" 0
 check_eq "B accepts" "$(get b container_tcp_accepts_total -)" $((N + 5))
 
 exec {LOAD[1]}>&-
-wait "$LOAD_PID" || true
+wait "$LPID" || true
 cgs_finish
