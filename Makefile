@@ -28,6 +28,7 @@ run: build
 	$(BUILD)/cgsight agent $(ARGS)
 
 test: test-deps build
+	bash scripts/clean-test-cgroups.sh
 	cd $(BUILD) && ctest --output-on-failure --repeat until-pass:2 -L 'unit|integration|e2e'
 	$(MAKE) test-asan
 	$(MAKE) fuzz
