@@ -255,8 +255,8 @@ static void test_malformed(void **state)
 static void test_every_prefix(void **state)
 {
 	static const char *const msgs[] = {
-		"GET /api/v1/orders?limit=10 HTTP/1.1\r\nHost: shop.local\r\ntraceparent: "
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\nAuthorization: secret\r\n\r\n",
+		("GET /api/v1/orders?limit=10 HTTP/1.1\r\nHost: shop.local\r\ntraceparent: "
+		 "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\nAuthorization: secret\r\n\r\n"),
 		"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 3\r\nContent-Length: 0\r\n\r\n",
 		"HEAD / HTTP/1.0\nHost: x\n\n",
 	};
