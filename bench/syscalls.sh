@@ -162,10 +162,11 @@ report("context switches, for information (no target): sched_yield() between two
 r = float(sys.argv[20]) / float(sys.argv[21]) if float(sys.argv[21]) > 0 else float("inf")
 print("  in-process A/B (%s rounds; medians of each attached chunk minus its detached neighbours, CPU time):"
       % sys.argv[22])
-print("    two empty raw_tp programs added %8.1f ns" % float(sys.argv[21]))
-print("    two programs reading bpf_ktime_get_ns() %8.1f ns  (the floor of any latency tracer)" % float(sys.argv[24]))
-print("    cgsight syscall collector added %8.1f ns" % float(sys.argv[20]))
-print("    ... for a task outside containers %8.1f ns" % float(sys.argv[23]))
+for label, i in (("two empty raw_tp programs", 21),
+                 ("two programs only calling bpf_ktime_get_ns()", 24),
+                 ("cgsight syscall collector", 20),
+                 ("cgsight, task outside containers", 23)):
+    print("    %-46s added %8.1f ns" % (label, float(sys.argv[i])))
 print("    cgsight added / empty-probe added    %5.2f   target <= 1.50  %s" % (r, "ok" if r <= 1.5 else "MISSED"))
 if float(sys.argv[24]) > 0:
     print("    cgsight added / clock-only added     %5.2f   (1.00: nothing beyond the two clock reads)"

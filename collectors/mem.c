@@ -788,12 +788,14 @@ static int mem_collect(void *state, const struct cgs_container *c, struct cgs_sa
 				cgs_samples_add(out, CGS_M_OOM_EVENTS, (double)n);
 			}
 			if (m->reclaim) {
-				uint64_t counts[CGS_MEM_HIST_BUCKETS];
+				uint64_t counts[CGS_MEM_HIST_BUCKETS], n = 0;
 
 				for (int b = 0; b < CGS_MEM_HIST_BUCKETS; b++)
-					counts[b] = t.reclaim_hist[b];
-				cgs_samples_add_hist(out, CGS_M_MEMORY_RECLAIM, NULL, counts,
-						     (double)t.reclaim_ns / 1e9);
+					n += counts[b] = t.reclaim_hist[b];
+				/* 26 series: only for containers that did stall in reclaim. */
+				if (n)
+					cgs_samples_add_hist(out, CGS_M_MEMORY_RECLAIM, NULL, counts,
+							     (double)t.reclaim_ns / 1e9);
 			}
 		}
 	}

@@ -53,13 +53,15 @@ void cgs_sched_sum(const struct cgs_sched_slot_stats *percpu, unsigned ncpu,
 
 void cgs_sched_emit(const struct cgs_sched_slot_stats *t, struct cgs_samples *out)
 {
-	uint64_t counts[CGS_SCHED_HIST_BUCKETS];
+	uint64_t counts[CGS_SCHED_HIST_BUCKETS], n = 0;
 	double delay_s = (double)t->delay_ns / 1e9;
 
 	for (int b = 0; b < CGS_SCHED_HIST_BUCKETS; b++)
-		counts[b] = t->hist[b];
+		n += counts[b] = t->hist[b];
 	cgs_samples_add(out, CGS_M_CPU_DELAY, delay_s);
-	cgs_samples_add_hist(out, CGS_M_CPU_RUNQUEUE_LATENCY, NULL, counts, delay_s);
+	/* 26 series: only once there is an observation (idle and empty containers are common). */
+	if (n)
+		cgs_samples_add_hist(out, CGS_M_CPU_RUNQUEUE_LATENCY, NULL, counts, delay_s);
 	cgs_samples_add_l(out, CGS_M_CONTEXT_SWITCHES, "voluntary", NULL, (double)t->voluntary);
 	cgs_samples_add_l(out, CGS_M_CONTEXT_SWITCHES, "involuntary", NULL, (double)t->involuntary);
 }

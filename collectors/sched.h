@@ -20,7 +20,7 @@ extern const struct cgs_collector_ops cgs_collector_sched;
 void cgs_sched_sum(const struct cgs_sched_slot_stats *percpu, unsigned ncpu,
 		   struct cgs_sched_slot_stats *out);
 
-/* Appends one container's scheduler samples (delay, histogram, switches by type). */
+/* Appends one container's scheduler samples: delay, switches by type, and the histogram once it has a count. */
 void cgs_sched_emit(const struct cgs_sched_slot_stats *t, struct cgs_samples *out);
 
 /* The totals of `slot` over every CPU, on-CPU time included. 0 or -errno. */

@@ -105,6 +105,16 @@ static void test_emit(void **st)
 	/* The on-CPU time is not exported (cgroupfs has container_cpu_usage_seconds_total). */
 	assert_null(find(&s, CGS_M_CPU_USAGE, NULL));
 	cgs_samples_free(&s);
+
+	/* No wait yet: the counters, zero, and no histogram (26 series) until the first one. */
+	memset(&t, 0, sizeof(t));
+	cgs_samples_init(&s, 0);
+	cgs_sched_emit(&t, &s);
+	assert_int_equal(s.n, 3);
+	assert_non_null(find(&s, CGS_M_CPU_DELAY, NULL));
+	assert_null(find(&s, CGS_M_CPU_RUNQUEUE_LATENCY, NULL));
+	assert_non_null(find(&s, CGS_M_CONTEXT_SWITCHES, "voluntary"));
+	cgs_samples_free(&s);
 }
 
 /* The kernel rule and the exported bounds agree: an observation lands in the first bucket whose le >= it. */
