@@ -38,6 +38,11 @@ NS_A="cgstcp-a-$$"
 NS_B="cgstcp-b-$$"
 VA="cgsta$$"
 VB="cgstb$$"
+# Namespaces left by runs of this test that were killed before their cleanup.
+for ns in $(ip netns list | awk '/^cgstcp-[ab]-[0-9]+/ { print $1 }'); do
+	kill -0 "${ns##*-}" 2>/dev/null || ip netns del "$ns" 2>/dev/null || true
+done
+trap 'exit 143' TERM INT # so that the cleanup (EXIT trap) runs when the test is stopped
 cgs_cleanup_hook() {
 	ip netns del "$NS_A" 2>/dev/null
 	ip netns del "$NS_B" 2>/dev/null
