@@ -7,12 +7,13 @@
  *
  * A thread's wait starts when it is woken (sched_wakeup/_new) or when it is
  * switched out still runnable (preempted: it stays on the run queue) and
- * ends when it is switched in. Per-thread timestamps and the container-slot
- * cache live in task local storage (tp_btf) or a hash by tid (raw_tp twins,
- * where the kernel lacks tp_btf or task storage); the per-container sums in
- * a per-CPU array indexed by slot: no atomics and no shared-hash update per
- * event. Threads outside containers stop after the slot lookup unless
- * include_host is set (then they count for slot 0).
+ * ends when it is switched in. Per-thread wait starts and container-slot
+ * caches live in task local storage (tp_btf) or a hash by tid (raw_tp
+ * twins, where the kernel lacks tp_btf or task storage); what each CPU runs
+ * (slot, cgroup, start of its stretch: the on-CPU time) in a per-CPU entry;
+ * the per-container sums in a per-CPU array indexed by slot: no atomics and
+ * no shared-hash update per event. Threads outside containers stop after
+ * the slot lookup unless include_host is set (then they count for slot 0).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -31,11 +32,31 @@ const volatile bool include_host = false;
 
 struct task_sched {
 	__u64 enq_ts; /* became runnable (woken or preempted); 0: not waiting */
-	__u64 on_ts;  /* switched in; 0: not on a CPU (or not measured) */
 	struct cgs_slot_cache cache;
 };
 
 CGS_TASK_STATE(task_sched, struct task_sched)
+
+/*
+ * The thread each CPU switched in last, so that switching it out (the
+ * commonest event there is) needs no task-storage lookup unless it was
+ * preempted: its container slot as resolved at switch-in, checked against
+ * its cgroup now, and the start of its stretch on the CPU.
+ */
+struct cpu_cur {
+	__u64 on_ts;
+	__u64 cgid;
+	__u64 gen;
+	__u32 tid; /* 0: unknown (idle, or not seen switching in) */
+	__s32 slot;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_cur);
+} cpu_cur SEC(".maps");
 
 /* max_entries is set to the number of slots before load. */
 struct {
@@ -57,10 +78,22 @@ static __always_inline struct cgs_sched_slot_stats *stats_of(int slot)
 	return bpf_map_lookup_elem(&sched_stats, &k);
 }
 
+static __always_inline __u64 slots_gen(void)
+{
+	__u32 zero = 0;
+	struct cgs_slots_meta *m = bpf_map_lookup_elem(&cgs_slots_meta, &zero);
+
+	return m ? m->gen : 0;
+}
+
 static __always_inline void on_wakeup(struct task_struct *p, bool btf)
 {
-	struct task_sched *s = task_sched_get(p, btf);
+	struct task_sched *s;
 
+	/* Woken while still on a CPU (before it could block): no wait begins. */
+	if (cgs_task_on_cpu(p, btf))
+		return;
+	s = task_sched_get(p, btf);
 	if (!s)
 		return;
 	if (cgs_slot_task(p, &s->cache, btf) < 0 && !include_host)
@@ -74,37 +107,49 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 				      bool btf)
 {
 	struct cgs_sched_slot_stats *st;
-	struct task_sched *s;
+	struct task_sched *s = NULL;
+	struct cpu_cur *c;
 	__u64 now = bpf_ktime_get_ns();
+	__u32 zero = 0, tid = cgs_task_tid(prev, btf);
+	int slot;
+
+	c = bpf_map_lookup_elem(&cpu_cur, &zero);
+	if (!c)
+		return;
 
 	/* prev is the current thread, leaving the CPU (pid 0: the idle task). */
-	if (cgs_task_tid(prev, btf) && (s = task_sched_get(prev, btf))) {
-		st = stats_of(cgs_slot_current(&s->cache));
+	if (tid) {
+		bool known = c->tid == tid;
+
+		if (known && c->cgid == bpf_get_current_cgroup_id() && c->gen == slots_gen()) {
+			slot = c->slot;
+		} else {
+			/* Not seen switching in, or it moved to another cgroup meanwhile. */
+			s = task_sched_get(prev, btf);
+			slot = s ? cgs_slot_current(&s->cache) : CGS_SLOT_NONE;
+		}
+		st = stats_of(slot);
 		if (st) {
-			if (s->on_ts && now > s->on_ts)
-				st->oncpu_ns += now - s->on_ts;
+			if (known && now > c->on_ts)
+				st->oncpu_ns += now - c->on_ts;
 			if (preempt || cgs_task_state(prev, btf) == 0) {
 				/* Still runnable: back on the run queue from now. */
 				st->involuntary++;
-				s->enq_ts = now;
+				if (!s)
+					s = task_sched_get(prev, btf);
+				if (s)
+					s->enq_ts = now;
 			} else {
 				st->voluntary++;
-				s->enq_ts = 0;
 			}
-		} else {
-			/* Outside containers: nothing stale survives a move into one. */
-			s->enq_ts = 0;
 		}
-		s->on_ts = 0;
 	}
 
-	if (cgs_task_tid(next, btf) && (s = task_sched_get(next, btf))) {
-		/*
-		 * Stamped for every thread: one that moves into a container
-		 * while running has its current stretch counted at switch-out.
-		 */
-		s->on_ts = now;
-		st = stats_of(cgs_slot_task(next, &s->cache, btf));
+	c->tid = 0;
+	tid = cgs_task_tid(next, btf);
+	if (tid && (s = task_sched_get(next, btf))) {
+		slot = cgs_slot_task(next, &s->cache, btf);
+		st = stats_of(slot);
 		if (st && s->enq_ts && now > s->enq_ts) {
 			__u64 d = now - s->enq_ts;
 			__u32 b = cgs_hist_bucket_ns(d);
@@ -115,6 +160,11 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev, st
 				st->hist[b]++;
 		}
 		s->enq_ts = 0;
+		c->tid = tid;
+		c->slot = slot;
+		c->cgid = s->cache.cgid;
+		c->gen = s->cache.gen;
+		c->on_ts = now;
 	}
 }
 

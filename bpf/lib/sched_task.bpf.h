@@ -39,6 +39,14 @@ static __always_inline long cgs_task_state(struct task_struct *t, bool btf)
 		   : BPF_CORE_READ((struct task_struct___o *)t, state);
 }
 
+/* Whether the task is on a CPU (running, or being switched out). */
+static __always_inline bool cgs_task_on_cpu(struct task_struct *t, bool btf)
+{
+	if (!bpf_core_field_exists(t->on_cpu))
+		return false;
+	return btf ? t->on_cpu : BPF_CORE_READ(t, on_cpu);
+}
+
 static __always_inline __u32 cgs_task_tid(struct task_struct *t, bool btf)
 {
 	return btf ? (__u32)t->pid : (__u32)BPF_CORE_READ(t, pid);
