@@ -76,7 +76,7 @@ http {
 }
 EOF
 # in_cgroup DIR CMD...: the process moves itself into DIR, then runs CMD.
-in_cgroup() { local d=$1; shift; bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$d" "$@"; }
+in_cgroup() { local d=$1; shift; bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$d" "$@"; } # foreground only
 
 RECV1="$CGS_TMP/recv1"
 start_receiver "$RECV1"
@@ -91,7 +91,9 @@ grep -q "collector:l7\] tracing HTTP/1.x" "$CGS_TMP/agent.log" && cgs_pass "l7 c
 grep -qE "bpf_max_containers reached: .*($ID_WEB|$ID_CLI)" "$CGS_TMP/agent.log" &&
 	{ cgs_fail "no BPF slot for our containers: this node has more containers than bpf_max_containers"; cgs_finish; exit 1; }
 
-in_cgroup "$CG_WEB" nginx -p "$CGS_TMP/nginx" -c "$CGS_TMP/nginx/nginx.conf" -g 'daemon off;' >"$CGS_TMP/nginx/log" 2>&1 &
+# Started without the function: $! must be nginx itself (exec all the way) for the cleanup to end it.
+bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG_WEB" nginx -p "$CGS_TMP/nginx" -c "$CGS_TMP/nginx/nginx.conf" \
+	-g 'daemon off;' >"$CGS_TMP/nginx/log" 2>&1 &
 CGS_PIDS+=($!)
 # Ready when it accepts a connection (no request: it would be a span of its own).
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$WPORT") 2>/dev/null && break; sleep 0.1; done

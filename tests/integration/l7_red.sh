@@ -18,7 +18,7 @@ hex64() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 ID_WEB=$(hex64); ID_CLI=$(hex64)
 CG_WEB="$ROOT/docker/$ID_WEB"; CG_CLI="$ROOT/docker/$ID_CLI"
 mkdir -p "$CG_WEB/worker" "$CG_CLI"
-in_cgroup() { local d=$1; shift; bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$d" "$@"; }
+in_cgroup() { local d=$1; shift; bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$d" "$@"; } # foreground only
 
 # 1. Off by default.
 cgs_start_agent --interval 1s
@@ -62,7 +62,9 @@ http {
 }
 EOF
 # The master moves the worker it forks along; nginx runs in the nested cgroup.
-in_cgroup "$CG_WEB/worker" nginx -p "$CGS_TMP/nginx" -c "$CGS_TMP/nginx/nginx.conf" -g 'daemon off;' >"$CGS_TMP/nginx/log" 2>&1 &
+# Started without the function: $! must be nginx itself (exec all the way) for the cleanup to end it.
+bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG_WEB/worker" nginx -p "$CGS_TMP/nginx" -c "$CGS_TMP/nginx/nginx.conf" \
+	-g 'daemon off;' >"$CGS_TMP/nginx/log" 2>&1 &
 CGS_PIDS+=($!)
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$WPORT") 2>/dev/null && break; sleep 0.1; done
 U="http://127.0.0.1:$WPORT"
