@@ -4,6 +4,7 @@
  * cgroup.h. Nothing here ever writes to a cgroup file.
  */
 #include "cgroup.h"
+#include "cgpath.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -282,9 +283,20 @@ int cgs_cgroup_v1_dir(const struct cgs_cgroup_mounts *m, enum cgs_v1_ctrl c, con
 		const char *c2 = c1 ? memchr(c1 + 1, ':', ll - (size_t)(c1 + 1 - line)) : NULL;
 
 		if (c2 && has_word(c1 + 1, (size_t)(c2 - c1 - 1), v1_names[c])) {
-			int n = snprintf(out, outlen, "%s%.*s", m->v1[c], (int)(ll - (size_t)(c2 + 1 - line)),
-					 c2 + 1);
+			char v1rel[PATH_MAX];
+			struct cgs_cgpath mc, mv;
+			int n = snprintf(v1rel, sizeof(v1rel), "%.*s", (int)(ll - (size_t)(c2 + 1 - line)), c2 + 1);
 
+			/*
+			 * Only a v1 cgroup of this same container counts: a container made
+			 * in v2 alone leaves its processes in whatever v1 cgroup their
+			 * parent had (a session's, a service's), whose numbers are not the
+			 * container's.
+			 */
+			if (n >= (int)sizeof(v1rel) || cgs_cgpath_match(rel, &mc) != 1 ||
+			    cgs_cgpath_match(v1rel, &mv) != 1 || strcmp(mc.id, mv.id) != 0)
+				break;
+			n = snprintf(out, outlen, "%s%s", m->v1[c], v1rel);
 			if (n < (int)outlen && stat(out, &st) == 0 && S_ISDIR(st.st_mode))
 				return 0;
 			break;

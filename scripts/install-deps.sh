@@ -35,4 +35,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	[ -n "$created" ] && rm -f "$policy"
 fi
+# The VM-based tests (a real memcg OOM, scheduler delays on idle CPUs) boot Debian's kernel in qemu.
+if [ "${1:-}" = "--test" ] && ! ls /var/cache/cgsight/vm/vmlinuz-* >/dev/null 2>&1; then
+	bash "$(dirname "$0")/../tests/integration/mem_oom_vm.sh" --fetch-kernel
+fi
 exit 0

@@ -147,6 +147,52 @@ static void test_configured_root(void **state)
 	assert_int_equal(system(p), 0);
 }
 
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The v1 directory found through a process of the container must be that container's. */
+static void test_v1_dir_via_process(void **state)
+{
+	char root[] = "/tmp/cgs-v1proc-XXXXXX", p[1024], out[4096];
+	const char *id = "0000000000000000000000000000000000000000000000000000000000000abc";
+	struct cgs_cgroup_mounts m;
+	(void)state;
+
+	assert_non_null(mkdtemp(root));
+	memset(&m, 0, sizeof(m));
+	snprintf(m.v2, sizeof(m.v2), "%s/v2", root);
+	snprintf(m.v1[CGS_V1_MEMORY], sizeof(m.v1[CGS_V1_MEMORY]), "%s/memory", root);
+	snprintf(p, sizeof(p), "mkdir -p %s/v2/libpod_parent/libpod-%s %s/memory/system.slice/sshd.service "
+		 "%s/memory/machine.slice/libpod-%s.scope %s/proc/4242", root, id, root, root, id, root);
+	assert_int_equal(system(p), 0);
+	snprintf(p, sizeof(p), "%s/v2/libpod_parent/libpod-%s/cgroup.procs", root, id);
+	put(p, "4242\n");
+	snprintf(p, sizeof(p), "%s/proc/4242/cgroup", root);
+	/* A container made in v2 only: its process sits in an unrelated v1 cgroup. */
+	put(p, "12:pids:/system.slice/sshd.service\n4:memory:/system.slice/sshd.service\n0::/libpod_parent/libpod-x\n");
+	snprintf(p, sizeof(p), "/libpod_parent/libpod-%s", id);
+	char proc[512];
+
+	snprintf(proc, sizeof(proc), "%s/proc", root);
+	assert_int_equal(cgs_cgroup_v1_dir(&m, CGS_V1_MEMORY, p, proc, out, sizeof(out)), -ENOENT);
+	/* The same container under another driver's v1 path is found. */
+	char f[1024];
+
+	snprintf(f, sizeof(f), "%s/proc/4242/cgroup", root);
+	snprintf(out, sizeof(out), "4:memory:/machine.slice/libpod-%s.scope\n", id);
+	put(f, out);
+	assert_int_equal(cgs_cgroup_v1_dir(&m, CGS_V1_MEMORY, p, proc, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "/memory/machine.slice/libpod-"));
+	snprintf(p, sizeof(p), "rm -rf '%s'", root);
+	assert_int_equal(system(p), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_joined_and_escapes),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_configured_root),
+		cmocka_unit_test(test_v1_dir_via_process),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
