@@ -458,26 +458,27 @@ static int lookup_containerd(const char *dir, const char *id, struct cgs_meta *m
 	return r;
 }
 
-static int lookup_crio(const char *dir, const char *id, struct cgs_meta *meta)
+/* Parses <dir>/<id><suffix> with `parse`: CRI-O's userdata/config.json, Docker's config.v2.json. */
+static int lookup_file(const char *dir, const char *id, const char *suffix,
+		       parse_fn parse, struct cgs_meta *meta)
 {
 	char path[PATH_MAX];
 	int r;
 
 	if (!dir_enabled(dir))
 		return -ENOENT;
-	r = path_fmt(path, sizeof(path), "%s/%s/userdata/config.json", dir, id);
-	return r < 0 ? r : load(path, cgs_runtime_parse_oci, meta);
+	r = path_fmt(path, sizeof(path), "%s/%s%s", dir, id, suffix);
+	return r < 0 ? r : load(path, parse, meta);
+}
+
+static int lookup_crio(const char *dir, const char *id, struct cgs_meta *meta)
+{
+	return lookup_file(dir, id, "/userdata/config.json", cgs_runtime_parse_oci, meta);
 }
 
 static int lookup_docker(const char *dir, const char *id, struct cgs_meta *meta)
 {
-	char path[PATH_MAX];
-	int r;
-
-	if (!dir_enabled(dir))
-		return -ENOENT;
-	r = path_fmt(path, sizeof(path), "%s/%s/config.v2.json", dir, id);
-	return r < 0 ? r : load(path, cgs_runtime_parse_docker, meta);
+	return lookup_file(dir, id, "/config.v2.json", cgs_runtime_parse_docker, meta);
 }
 
 /*
