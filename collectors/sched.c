@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Scheduler collector: loads bpf/sched.bpf.c (tp_btf programs with task
- * local storage, or the raw_tp twins with a tid hash where the kernel lacks
- * tp_btf or task storage, or refuses them), shares the agent's container-slot
- * maps, zeroes a slot's accumulators when the slot is handed out, and each
- * interval sums a container's per-CPU accumulators into samples.
+ * Scheduler collector: loads bpf/sched.bpf.c, the first variant the kernel
+ * takes of (see there)
+ *   1. "rq": sched_switch alone, on the kernel's run-queue wait stamps
+ *      (tp_btf, else raw_tp);
+ *   2. "wakeup": wakeup + switch programs with task local storage (tp_btf);
+ *   3. "wakeup": the raw_tp twins with a tid hash;
+ * shares the agent's container-slot maps, zeroes a slot's accumulators when
+ * the slot is handed out, and each interval sums a container's per-CPU
+ * accumulators into samples. CGSIGHT_TEST_DISABLE=sched_rq (a comma list,
+ * for tests and debugging) skips the first.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -32,7 +37,8 @@ struct sched {
 	int stats_fd;
 	unsigned ncpu;
 	struct cgs_sched_slot_stats *buf; /* ncpu values: one per-CPU map entry */
-	bool btf; /* tp_btf + task storage, else raw_tp + tid hash */
+	bool btf; /* tp_btf programs, else raw_tp */
+	bool rq;  /* the "rq" design, else "wakeup" */
 };
 
 void cgs_sched_sum(const struct cgs_sched_slot_stats *percpu, unsigned ncpu,
@@ -83,8 +89,9 @@ void cgs_sched_variant(void *state, const char **progs, const char **task_state)
 {
 	struct sched *s = state;
 
-	*progs = s->btf ? "tp_btf" : "raw_tp";
-	*task_state = s->btf ? "task storage" : "tid hash";
+	*progs = s->rq ? (s->btf ? "tp_btf sched_switch" : "raw_tp sched_switch")
+		       : (s->btf ? "tp_btf wakeup+switch" : "raw_tp wakeup+switch");
+	*task_state = s->rq ? "kernel run-queue stamps" : s->btf ? "task storage" : "tid hash";
 }
 
 /* A slot was handed to a container: its accumulators start from zero. */
@@ -98,7 +105,7 @@ static void sched_reset_slot(void *arg, uint32_t slot)
 		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "cannot reset slot %u: %s", slot, strerror(errno));
 }
 
-static int sched_load(struct sched *s, const struct cgs_collector_ctx *ctx, bool btf)
+static int sched_load(struct sched *s, const struct cgs_collector_ctx *ctx, bool btf, bool rq)
 {
 	struct sched_bpf *skel = sched_bpf__open();
 	int e;
@@ -107,21 +114,27 @@ static int sched_load(struct sched *s, const struct cgs_collector_ctx *ctx, bool
 		return -errno;
 	skel->rodata->include_host = ctx->cfg && ctx->cfg->include_host;
 	e = bpf_map__set_max_entries(skel->maps.sched_stats, cgs_slots_max(ctx->slots));
-	/* Per-thread state: task storage for the tp_btf programs, the tid hash for raw_tp. */
+	/* Per-thread state ("wakeup" only): task storage for tp_btf, the tid hash for raw_tp. */
 	if (!e)
-		e = bpf_map__set_autocreate(skel->maps.task_sched_storage, btf);
+		e = bpf_map__set_autocreate(skel->maps.task_sched_storage, !rq && btf);
 	if (!e)
-		e = bpf_map__set_autocreate(skel->maps.task_sched_hash, !btf);
+		e = bpf_map__set_autocreate(skel->maps.task_sched_hash, !rq && !btf);
+	if (!e)
+		e = bpf_map__set_autocreate(skel->maps.cpu_cur, !rq);
+	if (!e)
+		e = bpf_map__set_autocreate(skel->maps.cpu_rq, rq);
 	if (!e)
 		e = cgs_slots_reuse(ctx->slots, skel->maps.cgs_cgroup_slots, skel->maps.cgs_slots_meta);
 	if (e)
 		goto fail;
-	bpf_program__set_autoload(skel->progs.handle_sched_wakeup, btf);
-	bpf_program__set_autoload(skel->progs.handle_sched_wakeup_new, btf);
-	bpf_program__set_autoload(skel->progs.handle_sched_switch, btf);
-	bpf_program__set_autoload(skel->progs.handle_sched_wakeup_raw, !btf);
-	bpf_program__set_autoload(skel->progs.handle_sched_wakeup_new_raw, !btf);
-	bpf_program__set_autoload(skel->progs.handle_sched_switch_raw, !btf);
+	bpf_program__set_autoload(skel->progs.handle_sched_switch_rq, rq && btf);
+	bpf_program__set_autoload(skel->progs.handle_sched_switch_rq_raw, rq && !btf);
+	bpf_program__set_autoload(skel->progs.handle_sched_wakeup, !rq && btf);
+	bpf_program__set_autoload(skel->progs.handle_sched_wakeup_new, !rq && btf);
+	bpf_program__set_autoload(skel->progs.handle_sched_switch, !rq && btf);
+	bpf_program__set_autoload(skel->progs.handle_sched_wakeup_raw, !rq && !btf);
+	bpf_program__set_autoload(skel->progs.handle_sched_wakeup_new_raw, !rq && !btf);
+	bpf_program__set_autoload(skel->progs.handle_sched_switch_raw, !rq && !btf);
 	e = sched_bpf__load(skel);
 	if (!e)
 		e = sched_bpf__attach(skel);
@@ -130,10 +143,24 @@ static int sched_load(struct sched *s, const struct cgs_collector_ctx *ctx, bool
 	s->skel = skel;
 	s->stats_fd = bpf_map__fd(skel->maps.sched_stats);
 	s->btf = btf;
+	s->rq = rq;
 	return 0;
 fail:
 	sched_bpf__destroy(skel);
 	return e < 0 ? e : -EINVAL;
+}
+
+/* Whether the comma list in CGSIGHT_TEST_DISABLE names `what`. */
+static bool test_disabled(const char *what)
+{
+	const char *v = getenv("CGSIGHT_TEST_DISABLE");
+	size_t n = strlen(what);
+
+	for (const char *p = v; p && *p; p += strcspn(p, ","), p += *p == ',') {
+		if (strncmp(p, what, n) == 0 && (p[n] == ',' || p[n] == 0))
+			return true;
+	}
+	return false;
 }
 
 static void sched_destroy(void *state)
@@ -151,7 +178,7 @@ static int sched_init(const struct cgs_collector_ctx *ctx, void **state, const c
 {
 	const struct cgs_bpf_features *f = ctx->features;
 	struct sched *s;
-	bool btf;
+	bool btf, rq;
 	int n, e;
 
 	if (!ctx->slots || !f->bpf || !f->btf || (!f->tp_btf && !f->raw_tp)) {
@@ -175,12 +202,27 @@ static int sched_init(const struct cgs_collector_ctx *ctx, void **state, const c
 		free(s);
 		return -ENOMEM;
 	}
-	btf = f->tp_btf && f->task_storage;
-	e = btf || f->raw_tp ? sched_load(s, ctx, btf) : -EOPNOTSUPP;
-	if (e && btf && f->raw_tp) {
-		cgs_log_info(LOG_COMP, "tp_btf programs with task storage refused (%s); using raw_tp", strerror(-e));
+	e = -EOPNOTSUPP;
+	rq = !test_disabled("sched_rq");
+	if (rq) {
+		btf = f->tp_btf;
+		e = sched_load(s, ctx, btf, true);
+		if (e)
+			cgs_log_info(LOG_COMP, "the kernel's run-queue stamps cannot be read here (%s); "
+				     "timing wakeups instead", strerror(-e));
+	}
+	if (e && f->tp_btf && f->task_storage) {
+		rq = false;
+		btf = true;
+		e = sched_load(s, ctx, btf, false);
+		if (e && f->raw_tp)
+			cgs_log_info(LOG_COMP, "tp_btf programs with task storage refused (%s); using raw_tp",
+				     strerror(-e));
+	}
+	if (e && f->raw_tp) {
+		rq = false;
 		btf = false;
-		e = sched_load(s, ctx, btf);
+		e = sched_load(s, ctx, btf, false);
 	}
 	if (!e)
 		e = cgs_slots_on_reset(ctx->slots, sched_reset_slot, s);
@@ -190,8 +232,13 @@ static int sched_init(const struct cgs_collector_ctx *ctx, void **state, const c
 		sched_destroy(s);
 		return e;
 	}
-	cgs_log_info(LOG_COMP, "run-queue latency and context switches from %s programs, per-thread state in %s",
-		     btf ? "tp_btf" : "raw_tp", btf ? "task local storage" : "a tid hash");
+	if (rq)
+		cgs_log_info(LOG_COMP, "run-queue latency and context switches from a %s sched_switch program "
+			     "on the kernel's own run-queue stamps", btf ? "tp_btf" : "raw_tp");
+	else
+		cgs_log_info(LOG_COMP, "run-queue latency and context switches from %s wakeup and switch "
+			     "programs, per-thread state in %s",
+			     btf ? "tp_btf" : "raw_tp", btf ? "task local storage" : "a tid hash");
 	*state = s;
 	return 0;
 }

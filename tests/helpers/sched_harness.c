@@ -5,11 +5,13 @@
  * bench/sched.sh (which must measure that collector alone, not the agent
  * with every other collector loaded).
  *
- *   cgs_sched_harness [--collector sched|mem] [--raw] [--include-host] [--wait]
+ *   cgs_sched_harness [--collector sched|mem] [--raw] [--wakeup] [--include-host] [--wait]
  *
  * Room for 100,000 containers, 65,535 with BPF slots (other work on the
  * machine may hold many). --raw forces the raw_tp + tid-hash variant (the fallback for kernels
- * without tp_btf or task storage). --wait: load, print "ready", and run
+ * without tp_btf or task storage). --wakeup forces the sched collector's "wakeup" design (the
+ * fallback for kernels whose run-queue stamps cannot be read), with --raw its raw_tp + tid-hash
+ * variant, without it the tp_btf + task-storage one. --wait: load, print "ready", and run
  * until SIGINT/SIGTERM. Otherwise commands are read from stdin, one per
  * line, each answered with one JSON line on stdout:
  *
@@ -139,6 +141,13 @@ static void cmd_dump(struct harness *h, const char *prefix)
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "containers", arr);
+	if (h->sched) {
+		const char *progs, *task_state;
+
+		cgs_sched_variant(h->state, &progs, &task_state);
+		json_object_object_add(root, "variant", json_object_new_string(progs));
+		json_object_object_add(root, "task_state", json_object_new_string(task_state));
+	}
 	put(root);
 }
 
@@ -380,17 +389,19 @@ int main(int argc, char **argv)
 			h.ops = h.sched ? &cgs_collector_sched : &cgs_collector_mem;
 		} else if (!strcmp(argv[i], "--raw")) {
 			raw = true;
+		} else if (!strcmp(argv[i], "--wakeup")) {
+			setenv("CGSIGHT_TEST_DISABLE", "sched_rq", 1);
 		} else if (!strcmp(argv[i], "--include-host")) {
 			h.cfg.include_host = true;
 		} else if (!strcmp(argv[i], "--wait")) {
 			wait = true;
 		} else {
-			fprintf(stderr, "usage: %s [--collector sched|mem] [--raw] [--include-host] [--wait]\n",
+			fprintf(stderr, "usage: %s [--collector sched|mem] [--raw] [--wakeup] [--include-host] [--wait]\n",
 				argv[0]);
 			return 2;
 		}
 	}
-	cgs_log_set_level(CGS_LOG_WARN);
+	cgs_log_set_level(getenv("CGS_HARNESS_DEBUG") ? CGS_LOG_DEBUG : CGS_LOG_WARN);
 	cgs_bpf_setup_logging();
 	if (cgs_cgroup_find_mounts(NULL, NULL, &h.mounts) < 0) {
 		fprintf(stderr, "no cgroup2 hierarchy\n");

@@ -15,7 +15,7 @@
 #  5. On-CPU time seen by the collector (not exported; read through the
 #     harness, tests/helpers/sched_harness.c) agrees with the cgroup's
 #     cpu.stat usage_usec within 3 %.
-#  6. The raw_tp + tid-hash fallback (harness --raw): switches and delay.
+#  6. Every fallback variant (harness --raw, --wakeup, both): switches and delay.
 #  7. Host tasks: no series unless include_host.
 source "$(dirname "$0")/../lib/common.sh"
 cgs_init
@@ -25,9 +25,9 @@ HARNESS=${CGS_BUILD:?CGS_BUILD must point at the build tree}/tests/cgs_sched_har
 cgs_test_cgroup_root
 hex64() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 cname() { echo "$REL/docker/$(hex64)"; }
-C_PAIR=$(cname); C_SEP=$(cname); C_VOL=$(cname); C_CPU=$(cname); C_RAW=$(cname); C_RAWV=$(cname)
-for c in "$C_PAIR" "$C_SEP" "$C_VOL" "$C_CPU" "$C_RAW" "$C_RAWV"; do mkdir -p "$CG2$c"; done
-mkdir "$CG2$C_VOL/nested" "$CG2$C_RAWV/nested"
+C_PAIR=$(cname); C_SEP=$(cname); C_VOL=$(cname); C_CPU=$(cname)
+for c in "$C_PAIR" "$C_SEP" "$C_VOL" "$C_CPU"; do mkdir -p "$CG2$c"; done
+mkdir "$CG2$C_VOL/nested"
 
 num() { "$PY" -c "import sys; print(eval(sys.argv[1]))" "$1"; }
 check() { # check COND_PY MESSAGE
@@ -198,20 +198,34 @@ check "$usage > 0.2 and abs($oncpu - $usage) <= 0.03 * $usage + $stolen" \
 	"on-CPU time $oncpu s vs cpu.stat usage $usage s (within 3 %, plus $stolen s of steal)"
 harness_stop
 
-harness_start --raw
-grep -q . "$CGS_TMP/harness.err" && cgs_log "harness: $(cat "$CGS_TMP/harness.err")"
-hcmd rescan >/dev/null
-burn "$CG2$C_RAW" 1 1 "$CGS_TMP/raw1"; r1=$LAST; burn "$CG2$C_RAW" 1 1 "$CGS_TMP/raw2"; r2=$LAST
-sleeper "$CG2$C_RAWV/nested" 1000 "$CGS_TMP/rawvol"; v3=$LAST
-wait "$r1" "$r2" "$v3"
-hdump "$REL/"
-read -r _ _ _ rrd1 <"$CGS_TMP/raw1"; read -r _ _ _ rrd2 <"$CGS_TMP/raw2"
-rgot=$(hget "$C_RAW" 's["container_cpu_delay_seconds_total{}"]')
-rrd=$(num "$rrd1 + $rrd2")
-check "abs($rgot - $rrd) <= 0.15 * $rrd and $rrd > 0.2" "raw_tp + tid hash: pinned pair delay $rgot s vs kernel run_delay $rrd s (within 15 %)"
-rvol=$(hget "$C_RAWV" 's["container_context_switches_total{voluntary}"]')
-check "abs($rvol - 1000) <= 50" "raw_tp + tid hash: 1,000 sleeps in a nested cgroup: $rvol voluntary switches (within 5 %)"
-harness_stop
+# Every other variant the collector falls back to, each with containers of its own.
+fallback() { # fallback "HARNESS ARGS" EXPECTED_VARIANT
+	local cr cv
+	cr=$(cname); cv=$(cname)
+	mkdir -p "$CG2$cr" "$CG2$cv/nested"
+	# shellcheck disable=SC2086
+	harness_start $1
+	grep -q . "$CGS_TMP/harness.err" && cgs_log "harness: $(cat "$CGS_TMP/harness.err")"
+	hcmd rescan >/dev/null
+	burn "$CG2$cr" 1 1 "$CGS_TMP/raw1"; r1=$LAST; burn "$CG2$cr" 1 1 "$CGS_TMP/raw2"; r2=$LAST
+	sleeper "$CG2$cv/nested" 1000 "$CGS_TMP/rawvol"; v3=$LAST
+	wait "$r1" "$r2" "$v3"
+	hdump "$REL/"
+	local variant
+	variant=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["variant"])' "$CGS_TMP/dump")
+	[ "$variant" = "$2" ] && cgs_pass "harness $1: variant \"$variant\"" ||
+		cgs_fail "harness $1: variant \"$variant\", expected \"$2\""
+	read -r _ _ _ rrd1 <"$CGS_TMP/raw1"; read -r _ _ _ rrd2 <"$CGS_TMP/raw2"
+	rgot=$(hget "$cr" 's["container_cpu_delay_seconds_total{}"]')
+	rrd=$(num "$rrd1 + $rrd2")
+	check "abs($rgot - $rrd) <= 0.15 * $rrd and $rrd > 0.2" "$2: pinned pair delay $rgot s vs kernel run_delay $rrd s (within 15 %)"
+	rvol=$(hget "$cv" 's["container_context_switches_total{voluntary}"]')
+	check "abs($rvol - 1000) <= 50" "$2: 1,000 sleeps in a nested cgroup: $rvol voluntary switches (within 5 %)"
+	harness_stop
+}
+fallback --raw "raw_tp sched_switch"
+fallback --wakeup "tp_btf wakeup+switch"
+fallback "--wakeup --raw" "raw_tp wakeup+switch"
 
 harness_start --include-host
 hcmd rescan >/dev/null
