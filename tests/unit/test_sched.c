@@ -22,6 +22,12 @@
 #include "collectors/sched.h"
 #include "exporters/prometheus.h"
 
+/* The kernel's own bucket function, compiled here as it is for BPF. */
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+#include "bpf/lib/hist.bpf.h"
+
 /* The kernel's bucket rule (bpf/lib/hist.bpf.h), restated: bit length of whole microseconds. */
 static unsigned bucket_of_ns(uint64_t ns)
 {
@@ -33,6 +39,29 @@ static unsigned bucket_of_ns(uint64_t ns)
 		us >>= 1;
 	}
 	return b < CGS_SCHED_HIST_BUCKETS - 1 ? b : CGS_SCHED_HIST_BUCKETS - 1;
+}
+
+/* The kernel's function (a division-free binary search) agrees with the rule at and around
+ * every bound, and on a spread of other durations. */
+static void test_kernel_bucket_fn(void **st)
+{
+	(void)st;
+	assert_int_equal(CGS_HIST_BUCKETS, CGS_SCHED_HIST_BUCKETS);
+	for (unsigned k = 0; k < 40; k++) {
+		uint64_t t = 1000ull << k;
+
+		for (int d = -1; d <= 1; d++)
+			assert_int_equal(cgs_hist_bucket_ns(t + (uint64_t)(int64_t)d), bucket_of_ns(t + (uint64_t)(int64_t)d));
+	}
+	for (uint64_t ns = 0; ns < 5000; ns++)
+		assert_int_equal(cgs_hist_bucket_ns(ns), bucket_of_ns(ns));
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < 100000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t ns = x >> (x & 63);
+		assert_int_equal(cgs_hist_bucket_ns(ns), bucket_of_ns(ns));
+	}
+	assert_int_equal(cgs_hist_bucket_ns(UINT64_MAX), CGS_SCHED_HIST_BUCKETS - 1);
 }
 
 static void test_sum(void **st)
@@ -207,6 +236,7 @@ static void test_exposition(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kernel_bucket_fn),
 		cmocka_unit_test(test_sum),
 		cmocka_unit_test(test_emit),
 		cmocka_unit_test(test_bucket_bounds),
