@@ -13,6 +13,7 @@ enum cgs_metric_kind {
 	CGS_KIND_COUNTER,
 	CGS_KIND_GAUGE,
 	CGS_KIND_HISTOGRAM,
+	CGS_KIND_SUMMARY,   /* sum and count only (no quantiles): a histogram without bounds */
 };
 
 /* Where a family's series hang: on a container (with the container labels) or on the agent. */
