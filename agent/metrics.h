@@ -81,6 +81,8 @@ struct cgs_family {
 	X(TCP_CONNECT_LATENCY)                   \
 	X(TCP_RETRANSMITS)                       \
 	X(TCP_PEER_CONNECTS)                     \
+	X(TCP_PEER_RETRANSMITS)                  \
+	X(TCP_PEER_CONNECT_LATENCY)              \
 	X(CONTAINER_LOG_RECORDS)                 \
 	X(CONTAINER_LOG_LAG_BYTES)               \
 	X(LOGS_READ_RECORDS)                     \
