@@ -54,6 +54,8 @@ const struct cgs_cfg_key cgs_cfg_keys[] = {
 	  "Also measure tasks outside containers, exported as the container id=\"/\" (like cAdvisor's root)." },
 	/* anchor:keys-sched */
 	/* anchor:keys-syscalls */
+	{ "tcp_peer_top_n", CGS_CFG_UINT, "0", 0, CGS_TCP_PEER_TOP_MAX, OFF(tcp_peer_top_n),
+	  "Per-destination TCP series (container_tcp_peer_*{destination=\"ip:port\"}) for each container's N busiest destinations of active opens; 0: off." },
 	/* anchor:keys-net */
 	{ "logs", CGS_CFG_BOOL, "false", 0, 0, OFF(logs),
 	  "Tail the containers' log files and ship them to Fluentd (Forward protocol, at least once)." },

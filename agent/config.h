@@ -25,6 +25,9 @@
  */
 #define CGS_CFG_LIST_MAX 4096
 
+/* Most destinations per container tcp_peer_top_n may ask for. */
+#define CGS_TCP_PEER_TOP_MAX 100
+
 struct cgs_config {
 	char listen[CGS_CFG_STR];
 	char http_token_file[PATH_MAX];
@@ -48,6 +51,7 @@ struct cgs_config {
 	char node_name[CGS_CFG_STR];
 	/* anchor:config-sched */
 	/* anchor:config-syscalls */
+	uint64_t tcp_peer_top_n;
 	/* anchor:config-net */
 	bool logs;
 	char log_paths[CGS_CFG_LIST_MAX];

@@ -45,7 +45,7 @@ static void usage_cmd(FILE *f, const char *cmd)
 /* The metric reference of the README, from the metric table itself. */
 static void print_metric_reference(void)
 {
-	static const char *const kinds[] = { "counter", "gauge", "histogram" };
+	static const char *const kinds[] = { "counter", "gauge", "histogram", "summary" };
 
 	printf("| metric | type | extra labels | source | help |\n|---|---|---|---|---|\n");
 	for (int i = 0; i < CGS_M__COUNT; i++) {

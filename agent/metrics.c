@@ -17,6 +17,7 @@ const double cgs_log2_us_bounds[CGS_LOG2_US_NBOUNDS] = {
 };
 
 #define H CGS_KIND_HISTOGRAM
+#define S CGS_KIND_SUMMARY
 #define LOG2 .bounds = cgs_log2_us_bounds, .nbounds = CGS_LOG2_US_NBOUNDS
 
 const struct cgs_family cgs_families[CGS_M__COUNT] = {
@@ -153,8 +154,14 @@ const struct cgs_family cgs_families[CGS_M__COUNT] = {
 		.help = "TCP segments retransmitted by the container's sockets.",
 		.kind = C, .scope = CT, .labels = { 0 }, .source = "eBPF tcp:tcp_retransmit_skb" },
 	[CGS_M_TCP_PEER_CONNECTS] = { .name = "container_tcp_peer_connects_total",
-		.help = "Active TCP opens per destination (top N peers per container; off by default).",
+		.help = "Active TCP opens by destination and result, for the container's busiest destinations only (tcp_peer_top_n; off by default); container_tcp_connects_total counts them all.",
 		.kind = C, .scope = CT, .labels = { "destination", "result" }, .source = "eBPF sock:inet_sock_set_state" },
+	[CGS_M_TCP_PEER_RETRANSMITS] = { .name = "container_tcp_peer_retransmits_total",
+		.help = "TCP segments retransmitted on the container's active opens, by destination (busiest destinations only, tcp_peer_top_n).",
+		.kind = C, .scope = CT, .labels = { "destination" }, .source = "eBPF tcp:tcp_retransmit_skb" },
+	[CGS_M_TCP_PEER_CONNECT_LATENCY] = { .name = "container_tcp_peer_connect_latency_seconds",
+		.help = "Time from SYN sent to connection established, by destination (busiest destinations only, tcp_peer_top_n): sum and count.",
+		.kind = S, .scope = CT, .labels = { "destination" }, .source = "eBPF sock:inet_sock_set_state" },
 	[CGS_M_CONTAINER_LOG_RECORDS] = { .name = "container_log_records_total",
 		.help = "Log records read from the container's log files, by stream.",
 		.kind = C, .scope = CT, .labels = { "stream" }, .source = "logs: CRI / Docker json-file" },

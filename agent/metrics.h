@@ -13,6 +13,7 @@ enum cgs_metric_kind {
 	CGS_KIND_COUNTER,
 	CGS_KIND_GAUGE,
 	CGS_KIND_HISTOGRAM,
+	CGS_KIND_SUMMARY,   /* sum and count only (no quantiles): a histogram without bounds */
 };
 
 /* Where a family's series hang: on a container (with the container labels) or on the agent. */
@@ -80,6 +81,8 @@ struct cgs_family {
 	X(TCP_CONNECT_LATENCY)                   \
 	X(TCP_RETRANSMITS)                       \
 	X(TCP_PEER_CONNECTS)                     \
+	X(TCP_PEER_RETRANSMITS)                  \
+	X(TCP_PEER_CONNECT_LATENCY)              \
 	X(CONTAINER_LOG_RECORDS)                 \
 	X(CONTAINER_LOG_LAG_BYTES)               \
 	X(LOGS_READ_RECORDS)                     \

@@ -14,8 +14,10 @@ void cgs_samples_init(struct cgs_samples *s, size_t limit)
 
 void cgs_samples_reset(struct cgs_samples *s)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		free(s->v[i].counts);
+		free(s->v[i].own);
+	}
 	s->n = 0;
 }
 
@@ -101,6 +103,41 @@ int cgs_samples_add_hist(struct cgs_samples *s, enum cgs_family_id f, const char
 	return 0;
 }
 
+int cgs_samples_add_summary(struct cgs_samples *s, enum cgs_family_id f, const char *lv0, uint64_t count,
+			    double sum)
+{
+	uint64_t c[1] = { count };
+
+	if (cgs_families[f].nbounds)
+		return -EINVAL;
+	return cgs_samples_add_hist(s, f, lv0, c, sum);
+}
+
+int cgs_samples_dup_label(struct cgs_samples *s, int i)
+{
+	struct cgs_sample *x;
+	int e = 0;
+
+	if (!s->n || i < 0 || i >= CGS_METRIC_MAX_LABELS)
+		return -EINVAL;
+	x = &s->v[s->n - 1];
+	if (!x->lv[i])
+		return 0;
+	if (x->own)
+		e = -EBUSY;
+	else if (!(x->own = strdup(x->lv[i])))
+		e = -ENOMEM;
+	if (!e) {
+		x->lv[i] = x->own;
+		return 0;
+	}
+	/* Never a pointer that may dangle: the sample goes. */
+	free(x->counts);
+	free(x->own);
+	s->n--;
+	return e;
+}
+
 static int strcmp_null(const char *a, const char *b)
 {
 	if (a == b)
@@ -148,12 +185,24 @@ int cgs_samples_copy(struct cgs_samples *dst, const struct cgs_samples *src)
 	for (size_t i = 0; i < src->n; i++) {
 		dst->v[i] = src->v[i];
 		dst->v[i].counts = NULL;
+		dst->v[i].own = NULL;
+		if (src->v[i].own) {
+			dst->v[i].own = strdup(src->v[i].own);
+			if (!dst->v[i].own) {
+				dst->n = i;
+				cgs_samples_free(dst);
+				return -ENOMEM;
+			}
+			for (int l = 0; l < CGS_METRIC_MAX_LABELS; l++)
+				if (src->v[i].lv[l] == src->v[i].own)
+					dst->v[i].lv[l] = dst->v[i].own;
+		}
 		if (src->v[i].counts) {
 			size_t nb = (size_t)cgs_families[src->v[i].family].nbounds + 1;
 
 			dst->v[i].counts = malloc(nb * sizeof(uint64_t));
 			if (!dst->v[i].counts) {
-				dst->n = i;
+				dst->n = i + 1; /* its own string is freed too */
 				cgs_samples_free(dst);
 				return -ENOMEM;
 			}

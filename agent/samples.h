@@ -5,7 +5,9 @@
  * store copies it into an immutable snapshot.
  *
  * Label values must have static storage duration (string literals or
- * entries of static tables): samples keep the pointer, not a copy.
+ * entries of static tables): samples keep the pointer, not a copy. A value
+ * built at run time (a peer address) is made the sample's own with
+ * cgs_samples_dup_label.
  */
 #ifndef CGS_SAMPLES_H
 #define CGS_SAMPLES_H
@@ -20,7 +22,10 @@ struct cgs_sample {
 	const char *lv[CGS_METRIC_MAX_LABELS];     /* values of the family's extra labels */
 	double value;                              /* counter/gauge value; histogram: _sum */
 	uint64_t *counts;                          /* histogram only: nbounds + 1 non-cumulative
-						      counts, the last one above every bound; owned */
+						      counts, the last one above every bound; owned
+						      (summary: the count alone) */
+	char *own;                                 /* a label value built at run time; lv[] points
+						      at it; owned (cgs_samples_dup_label) */
 };
 
 struct cgs_samples {
@@ -48,6 +53,15 @@ int cgs_samples_add_l3(struct cgs_samples *s, enum cgs_family_id f, const char *
  */
 int cgs_samples_add_hist(struct cgs_samples *s, enum cgs_family_id f, const char *lv0,
 			 const uint64_t *counts, double sum);
+/* Appends a summary (sum and count of observations, sum in seconds). */
+int cgs_samples_add_summary(struct cgs_samples *s, enum cgs_family_id f, const char *lv0, uint64_t count,
+			    double sum);
+/*
+ * Gives the last sample its own copy of label value `i` (one such value per
+ * sample), freed and copied with it. 0, or -ENOMEM / -EBUSY (already one),
+ * in which case the sample is removed.
+ */
+int cgs_samples_dup_label(struct cgs_samples *s, int i);
 
 /* Orders samples by family then label values, the order the encoder emits. */
 void cgs_samples_sort(struct cgs_samples *s);

@@ -30,6 +30,7 @@ _Static_assert(sizeof(struct cgs_tcp_counters) == 6 * 8 + CGS_TCP_HIST_BUCKETS *
 
 /* cgs_tcp_sock.flags */
 #define CGS_TCP_SOCK_ESTABLISHED 1u
+#define CGS_TCP_SOCK_ACTIVE      2u /* an active open that made it (per-peer retransmits) */
 
 /* Per socket (socket local storage, or a hash keyed by the socket's address). */
 struct cgs_tcp_sock {
@@ -41,5 +42,35 @@ struct cgs_tcp_sock {
 };
 
 _Static_assert(sizeof(struct cgs_tcp_sock) == 24, "cgs_tcp_sock layout");
+
+/*
+ * Per-peer breakdown (tcp_peer_top_n > 0): counters per container slot and
+ * remote end of its active opens, in an LRU hash; userspace keeps the top N
+ * of each container. IPv4-mapped IPv6 addresses are stored as IPv4, so one
+ * destination has one key whatever the socket's family.
+ */
+#define CGS_TCP_PEER_AF_INET  2
+#define CGS_TCP_PEER_AF_INET6 10
+
+struct cgs_tcp_peer_key {
+	__u32 slot;
+	__u32 epoch;   /* the slot's epoch: entries of a previous owner never match */
+	__u32 addr[4]; /* network byte order; IPv4: addr[0], the rest 0 */
+	__u16 port;    /* host byte order */
+	__u16 family;  /* CGS_TCP_PEER_AF_* */
+	__u32 pad;
+};
+
+_Static_assert(sizeof(struct cgs_tcp_peer_key) == 32, "cgs_tcp_peer_key layout");
+
+struct cgs_tcp_peer_counters {
+	__u64 connects_ok;
+	__u64 connects_failed;
+	__u64 retransmits;  /* segments, on the socket's way from SYN_SENT to CLOSE */
+	__u64 lat_sum_ns;   /* SYN_SENT -> ESTABLISHED, where the SYN's time is known */
+	__u64 lat_count;
+};
+
+_Static_assert(sizeof(struct cgs_tcp_peer_counters) == 40, "cgs_tcp_peer_counters layout");
 
 #endif

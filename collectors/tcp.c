@@ -6,7 +6,9 @@
  * connect latency histogram and retransmitted segments. The program variant
  * is chosen by probing: tp_btf with socket local storage, else tp_btf or
  * raw_tp with a bounded hash of sockets (see bpf/tcp.bpf.c and
- * docs/collectors/tcp.md).
+ * docs/collectors/tcp.md). With tcp_peer_top_n, each collection first reads
+ * the kernel's per-peer table and keeps every container's top N
+ * destinations (collectors/tcp_peers.c).
  */
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -14,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../agent/bpf_probe.h"
 #include "../agent/config.h"
@@ -26,6 +29,17 @@
 #include "tcp.skel.h"
 
 #define LOG_COMP "collector:tcp"
+
+/*
+ * The kernel's per-peer table: room for 4 candidates per destination shown
+ * in every slot (least recently used forgotten first), within these bounds
+ * (an entry takes ~146 bytes of kernel memory, preallocated).
+ */
+#define PEER_MAP_PER_SHOWN 4
+#define PEER_MAP_MIN       1024
+#define PEER_MAP_MAX       131072
+/* Entries read per batch lookup (a hash bucket never holds this many). */
+#define PEER_BATCH 256
 
 _Static_assert(CGS_TCP_HIST_BUCKETS == CGS_LOG2_US_NBOUNDS + 1, "TCP histogram buckets");
 
@@ -45,7 +59,21 @@ struct tcp {
 	struct tcp_bpf *skel;
 	enum tcp_variant variant;
 	int stats_fd;
+	/* per-peer breakdown (tcp_peer_top_n > 0) */
+	struct cgs_tcp_peers *peers;
+	int peers_fd;
+	struct cgs_tcp_peer_key *keys; /* one scan's worth */
+	struct cgs_tcp_peer_counters *vals;
+	size_t kcap;
+	uint64_t last_scan_ns;
 };
+
+static uint32_t peer_map_entries(uint32_t nslots, uint64_t top_n)
+{
+	uint64_t n = (uint64_t)nslots * top_n * PEER_MAP_PER_SHOWN;
+
+	return n < PEER_MAP_MIN ? PEER_MAP_MIN : n > PEER_MAP_MAX ? PEER_MAP_MAX : (uint32_t)n;
+}
 
 int cgs_tcp_samples(const struct cgs_tcp_counters *c, struct cgs_samples *out)
 {
@@ -103,6 +131,8 @@ static void tcp_reset_slot(void *arg, uint32_t slot)
 	v.epoch = epoch + 1;
 	if (bpf_map_update_elem(tc->stats_fd, &key, &v, BPF_ANY) < 0)
 		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "cannot reset slot %u: %s", slot, strerror(errno));
+	else if (tc->peers)
+		cgs_tcp_peers_reset_slot(tc->peers, slot, v.epoch);
 }
 
 static void tcp_destroy(void *state)
@@ -112,6 +142,9 @@ static void tcp_destroy(void *state)
 	if (!tc)
 		return;
 	tcp_bpf__destroy(tc->skel);
+	cgs_tcp_peers_free(tc->peers);
+	free(tc->keys);
+	free(tc->vals);
 	free(tc);
 }
 
@@ -119,7 +152,7 @@ static void tcp_destroy(void *state)
 static int tcp_load(struct tcp *tc, const struct cgs_collector_ctx *ctx, enum tcp_variant v, bool has_err)
 {
 	struct tcp_bpf *s;
-	bool btf = v != TCP_RAW_HASH;
+	bool btf = v != TCP_RAW_HASH, peers = ctx->cfg->tcp_peer_top_n > 0;
 	int e;
 
 	s = tc->skel = tcp_bpf__open();
@@ -127,11 +160,13 @@ static int tcp_load(struct tcp *tc, const struct cgs_collector_ctx *ctx, enum tc
 		return -errno;
 	s->rodata->include_host = ctx->cfg->include_host;
 	s->rodata->retransmit_has_err = has_err;
+	s->rodata->peer_counts = peers;
 	bpf_program__set_autoload(s->progs.handle_set_state_sks, v == TCP_BTF_STORAGE);
 	bpf_program__set_autoload(s->progs.handle_set_state, v == TCP_BTF_HASH);
 	bpf_program__set_autoload(s->progs.handle_set_state_raw, v == TCP_RAW_HASH);
-	bpf_program__set_autoload(s->progs.handle_retransmit, btf);
-	bpf_program__set_autoload(s->progs.handle_retransmit_raw, !btf);
+	bpf_program__set_autoload(s->progs.handle_retransmit_sks, v == TCP_BTF_STORAGE);
+	bpf_program__set_autoload(s->progs.handle_retransmit, v == TCP_BTF_HASH);
+	bpf_program__set_autoload(s->progs.handle_retransmit_raw, v == TCP_RAW_HASH);
 	bpf_program__set_autoload(s->progs.handle_retransmit_synack, btf);
 	bpf_program__set_autoload(s->progs.handle_retransmit_synack_raw, !btf);
 	e = bpf_map__set_autocreate(s->maps.tcp_sock_storage, v == TCP_BTF_STORAGE);
@@ -139,6 +174,12 @@ static int tcp_load(struct tcp *tc, const struct cgs_collector_ctx *ctx, enum tc
 		e = bpf_map__set_autocreate(s->maps.tcp_sock_hash, v != TCP_BTF_STORAGE);
 	if (!e)
 		e = bpf_map__set_max_entries(s->maps.tcp_stats, cgs_slots_max(ctx->slots));
+	/* Off, the per-peer code is dead (peer_counts) and its table is not made. */
+	if (!e)
+		e = bpf_map__set_autocreate(s->maps.tcp_peers, peers);
+	if (!e && peers)
+		e = bpf_map__set_max_entries(s->maps.tcp_peers,
+					     peer_map_entries(cgs_slots_max(ctx->slots), ctx->cfg->tcp_peer_top_n));
 	if (!e)
 		e = cgs_slots_reuse(ctx->slots, s->maps.cgs_cgroup_slots, s->maps.cgs_slots_meta);
 	if (!e)
@@ -192,6 +233,15 @@ static int tcp_init(const struct cgs_collector_ctx *ctx, void **state, const cha
 		goto fail;
 	}
 	tc->stats_fd = bpf_map__fd(tc->skel->maps.tcp_stats);
+	if (ctx->cfg->tcp_peer_top_n) {
+		tc->peers_fd = bpf_map__fd(tc->skel->maps.tcp_peers);
+		tc->peers = cgs_tcp_peers_new(cgs_slots_max(ctx->slots), (uint32_t)ctx->cfg->tcp_peer_top_n);
+		if (!tc->peers) {
+			e = -ENOMEM;
+			*why = "no memory for the per-peer breakdown";
+			goto fail;
+		}
+	}
 	e = cgs_slots_on_reset(ctx->slots, tcp_reset_slot, tc);
 	if (e) {
 		*why = "no room for another slot-reset callback";
@@ -199,11 +249,94 @@ static int tcp_init(const struct cgs_collector_ctx *ctx, void **state, const cha
 	}
 	cgs_log_info(LOG_COMP, "tracking TCP state changes and retransmits with %s%s", variant_name[tc->variant],
 		     has_err == 1 ? " (retransmit tracepoint reports errors)" : "");
+	if (tc->peers) {
+		uint64_t per = ctx->cfg->tcp_peer_top_n * CGS_TCP_PEER_SAMPLES;
+
+		cgs_log_info(LOG_COMP, "per-peer series for the top %llu destinations of each container "
+			     "(kernel table of %u entries)", (unsigned long long)ctx->cfg->tcp_peer_top_n,
+			     bpf_map__max_entries(tc->skel->maps.tcp_peers));
+		if (per * 2 > ctx->cfg->max_series_per_container)
+			cgs_log_warn(LOG_COMP, "tcp_peer_top_n %llu takes up to %llu of the %llu series of "
+				     "max_series_per_container: destinations that do not fit are left out "
+				     "(cgsight_series_dropped_total)", (unsigned long long)ctx->cfg->tcp_peer_top_n,
+				     (unsigned long long)per, (unsigned long long)ctx->cfg->max_series_per_container);
+	}
 	*state = tc;
 	return 0;
 fail:
 	tcp_destroy(tc);
 	return e < 0 ? e : -EINVAL;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Reads the whole per-peer table into tc->keys/vals. The number of entries, or -errno. */
+static long peers_read(struct tcp *tc)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 in = 0, out = 0, count;
+	size_t n = 0;
+	int e;
+
+	for (;;) {
+		if (n + PEER_BATCH > tc->kcap) {
+			size_t ncap = tc->kcap ? tc->kcap * 2 : 4 * PEER_BATCH;
+			struct cgs_tcp_peer_key *k = realloc(tc->keys, ncap * sizeof(*k));
+			struct cgs_tcp_peer_counters *v;
+
+			if (!k)
+				return -ENOMEM;
+			tc->keys = k;
+			v = realloc(tc->vals, ncap * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			tc->vals = v;
+			tc->kcap = ncap;
+		}
+		count = PEER_BATCH;
+		e = bpf_map_lookup_batch(tc->peers_fd, n ? &in : NULL, &out, tc->keys + n, tc->vals + n, &count, &opts);
+		if (e < 0 && e != -ENOENT)
+			return e;
+		n += count;
+		if (e == -ENOENT)
+			return (long)n;
+		in = out;
+	}
+}
+
+/* Once per collection: the kernel's per-peer table into every slot's top N. */
+static int tcp_begin(void *state)
+{
+	struct tcp *tc = state;
+	uint64_t now = mono_ns();
+	long n;
+	int e;
+
+	if (!tc->peers)
+		return 0;
+	n = peers_read(tc);
+	if (n < 0) {
+		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "cannot read the per-peer table: %s", strerror((int)-n));
+		return (int)n;
+	}
+	/* Entries of a slot's previous owner: no longer of use. */
+	for (long i = 0; i < n; i++)
+		if (tc->keys[i].epoch != cgs_tcp_peers_epoch(tc->peers, tc->keys[i].slot))
+			bpf_map_delete_elem(tc->peers_fd, &tc->keys[i]);
+	e = cgs_tcp_peers_update(tc->peers, tc->keys, tc->vals, (size_t)n,
+				 tc->last_scan_ns ? (double)(now - tc->last_scan_ns) / 1e9 : 0);
+	if (e) {
+		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "per-peer breakdown not updated: %s", strerror(-e));
+		return e;
+	}
+	tc->last_scan_ns = now;
+	return 0;
 }
 
 static int tcp_collect(void *state, const struct cgs_container *c, struct cgs_samples *out)
@@ -218,6 +351,8 @@ static int tcp_collect(void *state, const struct cgs_container *c, struct cgs_sa
 	if (bpf_map_lookup_elem(tc->stats_fd, &key, &v) < 0)
 		return 1;
 	cgs_tcp_samples(&v, out);
+	if (tc->peers)
+		cgs_tcp_peers_samples(tc->peers, key, out);
 	return 0;
 }
 
@@ -225,14 +360,17 @@ static int tcp_collect_agent(void *state, struct cgs_samples *out)
 {
 	struct tcp *tc = state;
 
+	/* Sockets left untracked, and per-peer events that found no table entry. */
 	return cgs_samples_add_l(out, CGS_M_AGENT_EVENTS_LOST, "tcp", NULL,
-				 (double)__atomic_load_n(&tc->skel->bss->untracked, __ATOMIC_RELAXED));
+				 (double)(__atomic_load_n(&tc->skel->bss->untracked, __ATOMIC_RELAXED) +
+					  __atomic_load_n(&tc->skel->bss->peers_lost, __ATOMIC_RELAXED)));
 }
 
 const struct cgs_collector_ops cgs_collector_tcp = {
 	.name = "tcp",
 	.bpf = true,
 	.init = tcp_init,
+	.begin = tcp_begin,
 	.collect = tcp_collect,
 	.collect_agent = tcp_collect_agent,
 	.destroy = tcp_destroy,

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,26 +32,32 @@ static json_object *num(double v)
 	return json_object_new_double_s(v, s);
 }
 
+/* A histogram's buckets, sum and count; a summary's sum and count. */
 static json_object *hist_json(const struct cgs_family *f, const struct cgs_sample *x)
 {
-	json_object *h = json_object_new_object(), *b = json_object_new_array();
+	json_object *h = json_object_new_object(), *b = NULL;
 	uint64_t cum = 0;
 
+	if (f->kind == CGS_KIND_HISTOGRAM)
+		b = json_object_new_array();
 	for (unsigned i = 0; i <= f->nbounds; i++) {
-		json_object *pair = json_object_new_array();
+		json_object *pair;
 
 		cum += x->counts ? x->counts[i] : 0;
+		if (!b)
+			continue;
+		pair = json_object_new_array();
 		json_object_array_add(pair, i < f->nbounds ? num(f->bounds[i])
 							    : json_object_new_string("+Inf"));
 		json_object_array_add(pair, json_object_new_uint64(cum));
 		json_object_array_add(b, pair);
 	}
-	json_object_object_add(h, "buckets", b);
+	if (b)
+		json_object_object_add(h, "buckets", b);
 	json_object_object_add(h, "sum", num(x->value));
 	json_object_object_add(h, "count", json_object_new_uint64(cum));
 	return h;
 }
-
 
 static json_object *metrics_json(const struct cgs_samples *sm)
 {
@@ -59,7 +66,8 @@ static json_object *metrics_json(const struct cgs_samples *sm)
 	for (size_t i = 0; i < sm->n; i++) {
 		const struct cgs_sample *x = &sm->v[i];
 		const struct cgs_family *f = &cgs_families[x->family];
-		json_object *val = f->kind == CGS_KIND_HISTOGRAM ? hist_json(f, x) : num(x->value);
+		bool dist = f->kind == CGS_KIND_HISTOGRAM || f->kind == CGS_KIND_SUMMARY;
+		json_object *val = dist ? hist_json(f, x) : num(x->value);
 
 		if (!f->labels[0]) {
 			json_object_object_add(m, f->name, val);

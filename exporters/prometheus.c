@@ -16,6 +16,7 @@ static const char *const kind_names[] = {
 	[CGS_KIND_COUNTER] = "counter",
 	[CGS_KIND_GAUGE] = "gauge",
 	[CGS_KIND_HISTOGRAM] = "histogram",
+	[CGS_KIND_SUMMARY] = "summary",
 };
 
 void cgs_prom_escape_label(struct cgs_buf *out, const char *v)
@@ -149,7 +150,7 @@ static void le_init(void)
 static void put_sample(struct cgs_buf *out, const struct cgs_family *f, const char *labels,
 		       const struct cgs_sample *x)
 {
-	if (f->kind != CGS_KIND_HISTOGRAM) {
+	if (f->kind != CGS_KIND_HISTOGRAM && f->kind != CGS_KIND_SUMMARY) {
 		put_series(out, f, NULL, labels, x, NULL);
 		cgs_prom_put_value(out, x->value);
 		cgs_buf_putc(out, '\n');
@@ -160,6 +161,8 @@ static void put_sample(struct cgs_buf *out, const struct cgs_family *f, const ch
 	pthread_once(&le_once, le_init);
 	for (unsigned i = 0; i <= f->nbounds; i++) {
 		cum += x->counts ? x->counts[i] : 0;
+		if (f->kind == CGS_KIND_SUMMARY) /* no buckets: the count alone */
+			continue;
 		put_series(out, f, "_bucket", labels, x,
 			   i < f->nbounds && i < LE_MAX ? le_text[x->family][i] : "+Inf");
 		cgs_buf_put_u64(out, cum);

@@ -20,7 +20,7 @@
  *       unmap NAME            unmaps and releases it: "ok"
  *       get NAME              both collectors' samples of that slot, one
  *                             "family label value" line each (label "-" when
- *                             none; histograms: "family_count - N"), then "end"
+ *                             none; histograms, summaries: "family_count label N"), then "end"
  *     Prints "ready" first; exits at end of input.
  *
  *   --attach CGROUP_DIR (either mode) attaches the cgroup_skb programs to that
@@ -29,6 +29,9 @@
  *   --include-host (either mode) counts sockets outside the mapped cgroups
  *     in slot 0, as the agent's include_host does; in manual mode `get host`
  *     reads it.
+ *   --tcp-peer-top-n N (either mode) turns the per-peer breakdown on, as the
+ *     agent's tcp_peer_top_n does; `get` prints its label values joined
+ *     ("10.0.0.1:80,ok").
  */
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -70,6 +73,14 @@ static void notify(void *arg, unsigned what)
 	(void)what;
 }
 
+/* A collection pass starts (the agent calls begin once per interval). */
+static void begin(void *const state[NOPS])
+{
+	for (int k = 0; k < NOPS; k++)
+		if (ops[k]->begin)
+			ops[k]->begin(state[k]);
+}
+
 static void collect(void *const state[NOPS], struct cgs_container *c)
 {
 	cgs_samples_reset(&c->samples);
@@ -89,6 +100,7 @@ static int run_registry(struct cgs_registry *reg, void *const state[NOPS], long 
 		struct timespec ts = { interval_ms / 1000, (interval_ms % 1000) * 1000000L };
 
 		cgs_registry_rescan(reg);
+		begin(state);
 		for (size_t i = 0; i < cgs_registry_count(reg); i++)
 			collect(state, cgs_registry_at(reg, i));
 		if (pass == 0) {
@@ -153,6 +165,7 @@ static int run_manual(struct cgs_slots *slots, void *const state[NOPS], bool inc
 			memset(&c, 0, sizeof(c));
 			c.slot = ent[k].slot;
 			cgs_samples_init(&c.samples, 1000);
+			begin(state);
 			collect(state, &c);
 			for (size_t i = 0; i < c.samples.n; i++) {
 				const struct cgs_sample *s = &c.samples.v[i];
@@ -160,12 +173,13 @@ static int run_manual(struct cgs_slots *slots, void *const state[NOPS], bool inc
 				uint64_t cnt = 0;
 
 				if (!s->counts) {
-					printf("%s %s %.0f\n", f->name, s->lv[0] ? s->lv[0] : "-", s->value);
+					printf("%s %s%s%s %.0f\n", f->name, s->lv[0] ? s->lv[0] : "-", s->lv[1] ? "," : "",
+					       s->lv[1] ? s->lv[1] : "", s->value);
 					continue;
 				}
 				for (int b = 0; b <= f->nbounds; b++)
 					cnt += s->counts[b];
-				printf("%s_count - %llu\n", f->name, (unsigned long long)cnt);
+				printf("%s_count %s %llu\n", f->name, s->lv[0] ? s->lv[0] : "-", (unsigned long long)cnt);
 			}
 			printf("end\n");
 			cgs_samples_free(&c.samples);
@@ -182,7 +196,7 @@ int main(int argc, char **argv)
 	void *state[NOPS] = { NULL, NULL };
 	bool stats = false, manual = false, include_host = false;
 	const char *attach = NULL;
-	long interval_ms = 1000, nslots = 0;
+	long interval_ms = 1000, nslots = 0, peer_top_n = 0;
 	struct cgs_cgroup_mounts mounts;
 	struct cgs_bpf_features f;
 	struct cgs_config cfg;
@@ -199,6 +213,8 @@ int main(int argc, char **argv)
 			attach = argv[++i];
 		else if (strcmp(argv[i], "--include-host") == 0)
 			include_host = true;
+		else if (strcmp(argv[i], "--tcp-peer-top-n") == 0 && i + 1 < argc)
+			peer_top_n = strtol(argv[++i], NULL, 10);
 		else
 			interval_ms = strtol(argv[i], NULL, 10);
 	}
@@ -206,6 +222,7 @@ int main(int argc, char **argv)
 		interval_ms = 1000;
 	cgs_config_defaults(&cfg);
 	cfg.include_host = include_host;
+	cfg.tcp_peer_top_n = peer_top_n > 0 && peer_top_n <= CGS_TCP_PEER_TOP_MAX ? (uint64_t)peer_top_n : 0;
 	if (manual && nslots > 0)
 		cfg.bpf_max_containers = (uint64_t)nslots;
 	cgs_log_set_level(CGS_LOG_WARN);

@@ -16,6 +16,8 @@ alone).
            open N connections, write F, wait for F2 to exist, close them all
   refuse   --host H --port P --count N
            N connects to a closed port; prints "refused=<n>"
+
+Addresses may be IPv6 (--bind ::1, --host ::1 or ::ffff:127.0.0.1).
 """
 import argparse
 import os
@@ -38,8 +40,12 @@ def write_file(path, text):
     os.rename(tmp, path)
 
 
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
 def serve(a):
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls = socket.socket(family(a.bind), socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((a.bind, a.port))
     ls.listen(1024)
@@ -110,7 +116,7 @@ def connect(a):
 def refuse(a):
     refused = 0
     for _ in range(a.count):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = socket.socket(family(a.host), socket.SOCK_STREAM)
         try:
             s.connect((a.host, a.port))
         except ConnectionRefusedError:

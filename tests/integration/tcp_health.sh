@@ -15,9 +15,7 @@
 #    TCPRetransFail: attempts that never left the stack); B's likewise.
 source "$(dirname "$0")/../lib/common.sh"
 cgs_init
-# Waits up to 30 s for a file a helper writes when it is ready (this machine can be busy).
-wait_file() { for _ in $(seq 600); do [ -f "$1" ] && return 0; sleep 0.05; done; cgs_fail "timed out waiting for $1"; return 1; }
-HELPER="$CGS_SRC/tests/helpers/net_workload.py"
+source "$(dirname "$0")/tcp_lib.sh"
 N=100
 
 cgs_test_cgroup_root
@@ -25,74 +23,19 @@ hex64() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 A="$REL/docker/$(hex64)"
 B="$REL/docker/$(hex64)"
 mkdir -p "$CG2$A" "$CG2$B"
+SCRAPE_IDS=("$A" "$B")
 
-# scrape [PORT]: the series of this test's containers (and the agent's own)
-# only: the full exposition can be large on a busy machine.
-scrape() {
-	local body
-	body=$(curl -sf "http://127.0.0.1:${1:-$CGS_PORT}/metrics") || return 1
-	awk -v a="id=\"$A\"" -v b="id=\"$B\"" 'index($0, a) || index($0, b) || /^cgsight_/' <<<"$body"
-}
-
-NS_A="cgstcp-a-$$"
-NS_B="cgstcp-b-$$"
-VA="cgsta$$"
-VB="cgstb$$"
-# Namespaces left by runs of this test that were killed before their cleanup.
-for ns in $(ip netns list | awk '/^cgstcp-[ab]-[0-9]+/ { print $1 }'); do
-	kill -0 "${ns##*-}" 2>/dev/null || ip netns del "$ns" 2>/dev/null || true
-done
-trap 'exit 143' TERM INT # so that the cleanup (EXIT trap) runs when the test is stopped
-cgs_cleanup_hook() {
-	ip netns del "$NS_A" 2>/dev/null
-	ip netns del "$NS_B" 2>/dev/null
-}
-ip netns add "$NS_A"
-ip netns add "$NS_B"
-ip link add "$VA" netns "$NS_A" type veth peer name "$VB" netns "$NS_B"
-ip -n "$NS_A" addr add 192.0.2.1/24 dev "$VA"
-ip -n "$NS_B" addr add 192.0.2.2/24 dev "$VB"
-for ns in "$NS_A" "$NS_B"; do ip -n "$ns" link set lo up; done
-ip -n "$NS_A" link set "$VA" up
-ip -n "$NS_B" link set "$VB" up
+tcp_netns_pair cgstcp cgst
 
 # Other work on this machine may have created many containers: room for all of them.
 cgs_start_agent --interval 1s --bpf-max-containers 16384
 
-# val METRICS FAMILY ID [LABEL_MATCHER]: the value of one series, or NA.
-val() {
-	awk -v f="$2{" -v id="id=\"$3\"" -v m="${4:-}" \
-		'index($0, f) == 1 && index($0, id) && (m == "" || index($0, m)) { print $NF; found = 1; exit }
-		 END { if (!found) print "NA" }' <<<"$1"
-}
-delta() { # M0 M1 FAMILY ID [MATCHER]: the growth of a counter, or NA
-	awk -v a="$(val "$1" "$3" "$4" "${5:-}")" -v b="$(val "$2" "$3" "$4" "${5:-}")" \
-		'BEGIN { if (a == "NA" || b == "NA") print "NA"; else printf "%d\n", b - a }'
-}
-# poll_until FUNCTION: scrapes into PM until FUNCTION (reading PM) succeeds,
-# for up to 60 s (collections may lag on a busy machine); PM is the last scrape.
-poll_until() {
-	for _ in $(seq 120); do
-		PM=$(scrape) && "$1" && return 0
-		sleep 0.5
-	done
-	cgs_log "$1: not reached within 60 s"
-}
-check_eq() { # LABEL GOT WANT
-	[ "$2" = "$3" ] && cgs_pass "$1: $2" || cgs_fail "$1: $2 (want $3)"
-}
 for _ in $(seq 600); do
 	M=$(scrape)
 	[ "$(val "$M" container_tcp_accepts_total "$B")" != NA ] && [ "$(val "$M" container_tcp_accepts_total "$A")" != NA ] && break
 	sleep 0.1
 done
 [ "$(val "$M" container_tcp_accepts_total "$B")" != NA ] || { cgs_fail "no TCP series for the test containers"; cgs_finish; }
-
-in_ns() { # NS_OR_EMPTY CMD...: runs CMD in that network namespace (or here)
-	local ns=$1
-	shift
-	if [ -n "$ns" ]; then nsenter --net="/run/netns/$ns" "$@"; else "$@"; fi
-}
 
 # connects LABEL NS_A NS_B ADDR
 connects() {
@@ -158,18 +101,8 @@ connects "host netns" "" "" 127.0.0.1
 
 # Retransmits: loss on B's side of the veth.
 port=$(cgs_free_port)
-if tc -n "$NS_B" qdisc add dev "$VB" root netem loss 5% 2>/dev/null; then
-	how="netem loss 5% on the veth"
-else
-	ip netns exec "$NS_B" iptables -A INPUT -p tcp --dport "$port" -m statistic --mode random --probability 0.05 -j DROP
-	how="iptables random drop (5%) in B's namespace (this kernel has no sch_netem)"
-fi
-snmp_retrans() { # NS: the namespace's TCP RetransSegs less TCPRetransFail (attempts the stack could not send)
-	nsenter --net="/run/netns/$1" awk '
-		$1 == "Tcp:" || $1 == "TcpExt:" { if (!($1 in seen)) { seen[$1] = 1; for (i = 2; i <= NF; i++) h[$1, $i] = i; next }
-			if ($1 == "Tcp:") segs = $h["Tcp:", "RetransSegs"]; else fail = $h["TcpExt:", "TCPRetransFail"] }
-		END { print segs - fail }' /proc/net/snmp /proc/net/netstat
-}
+tcp_loss "$port"
+how=$LOSS_HOW
 rm -f "$CGS_TMP/ready"
 m0=$(scrape)
 r0=$(snmp_retrans "$NS_A")

@@ -2,7 +2,8 @@
 /*
  * Unit tests of the exposition encoder (exporters/prometheus.c) and the
  * snapshot/store (agent/store.c): a hand-built snapshot against a golden
- * file, escaping, value formatting, gzip round trip, reference counting.
+ * file, escaping, value formatting, gzip round trip, reference counting,
+ * summaries and label values owned by their samples.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -207,6 +208,49 @@ static void test_sample_limit(void **state)
 	cgs_samples_free(&s);
 }
 
+
+/* A summary, and label values built at run time: they outlive the list they were made in. */
+static void test_summary_owned_label(void **state)
+{
+	struct cgs_snapshot *s = cgs_snapshot_new();
+	struct cgs_snap_container a = { .cgroup_id = 1, .path = "/docker/x", .runtime = "docker", .qos = "",
+					.meta = { .name = "", .image = "", .container = "", .pod = "",
+						  .namespace = "", .pod_uid = "" } };
+	char dest[32];
+	const char *j;
+	size_t len;
+	(void)state;
+
+	cgs_samples_init(&a.samples, 0);
+	snprintf(dest, sizeof(dest), "10.0.0.%d:%d", 1, 80);
+	assert_int_equal(cgs_samples_add_l(&a.samples, CGS_M_TCP_PEER_CONNECTS, dest, "ok", 30), 0);
+	assert_int_equal(cgs_samples_dup_label(&a.samples, 0), 0);
+	assert_int_equal(cgs_samples_dup_label(&a.samples, 0), -EBUSY); /* one per sample: it goes */
+	assert_int_equal(a.samples.n, 0);
+	assert_int_equal(cgs_samples_add_l(&a.samples, CGS_M_TCP_PEER_CONNECTS, dest, "ok", 30), 0);
+	assert_int_equal(cgs_samples_dup_label(&a.samples, 0), 0);
+	assert_int_equal(cgs_samples_add_summary(&a.samples, CGS_M_TCP_PEER_CONNECT_LATENCY, dest, 30, 0.0125), 0);
+	assert_int_equal(cgs_samples_dup_label(&a.samples, 0), 0);
+	/* Only for families without buckets. */
+	assert_int_equal(cgs_samples_add_summary(&a.samples, CGS_M_TCP_CONNECT_LATENCY, NULL, 1, 1), -EINVAL);
+	cgs_samples_sort(&a.samples);
+	assert_int_equal(cgs_snapshot_add_container(s, &a), 0);
+	cgs_samples_free(&a.samples);
+	memset(dest, 'X', sizeof(dest) - 1); /* the snapshot holds copies */
+	assert_int_equal(cgs_snapshot_render(s), 0);
+	assert_non_null(strstr(s->text, "# TYPE container_tcp_peer_connect_latency_seconds summary\n"));
+	assert_non_null(strstr(s->text, "container_tcp_peer_connects_total{container=\"\",id=\"/docker/x\",image=\"\","
+					"name=\"\",namespace=\"\",pod=\"\",destination=\"10.0.0.1:80\",result=\"ok\"} 30\n"));
+	assert_non_null(strstr(s->text, ",destination=\"10.0.0.1:80\"} 0.0125\n"));
+	assert_non_null(strstr(s->text, "container_tcp_peer_connect_latency_seconds_count{"));
+	assert_non_null(strstr(s->text, ",destination=\"10.0.0.1:80\"} 30\n"));
+	assert_null(strstr(s->text, "container_tcp_peer_connect_latency_seconds_bucket"));
+	assert_int_equal(cgs_snapshot_json(s, &j, &len), 0);
+	assert_non_null(strstr(j, "\"container_tcp_peer_connect_latency_seconds\":{\"10.0.0.1:80\":{\"sum\":0.0125,\"count\":30}}"));
+	assert_non_null(strstr(j, "\"container_tcp_peer_connects_total\":{\"10.0.0.1:80,ok\":30}"));
+	cgs_snapshot_release(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_store_refs),
 		cmocka_unit_test(test_sample_limit),
+		cmocka_unit_test(test_summary_owned_label),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
