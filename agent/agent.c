@@ -52,6 +52,7 @@ struct collector_slot {
 
 struct agent {
 	const struct cgs_config *cfg;
+	cgs_config_reload_fn reload;
 	struct cgs_cgroup_mounts mounts;
 	struct cgs_bpf_features features;
 	struct cgs_registry *reg;
@@ -511,13 +512,65 @@ static int agent_setup(struct agent *a, const struct cgs_config *cfg)
 	return 0;
 }
 
-int cgs_agent_run(const struct cgs_config *cfg)
+/*
+ * SIGHUP: the configuration is read again from the same sources (file,
+ * environment, flags). log_level takes effect at once; every other key is
+ * fixed at start-up (sockets, BPF maps, collectors and their buffers are
+ * sized from it), so a change to one is named in the log and waits for a
+ * restart. A configuration that no longer parses changes nothing.
+ */
+static void reload_config(struct agent *a)
+{
+	struct cgs_config *n;
+	char err[PATH_MAX + 256], changed[512] = "";
+	size_t len = 0;
+	int old = cgs_log_level_get();
+
+	if (!a->reload) {
+		cgs_log_info(LOG_COMP, "SIGHUP: configuration reload is not supported here; restart to apply changes");
+		return;
+	}
+	n = malloc(sizeof(*n));
+	if (!n) {
+		cgs_log_error(LOG_COMP, "SIGHUP: out of memory; configuration unchanged");
+		return;
+	}
+	if (a->reload(n, err, sizeof(err)) < 0) {
+		cgs_log_error(LOG_COMP, "SIGHUP: configuration error: %s; nothing changed", err);
+		free(n);
+		return;
+	}
+	for (size_t i = 0; i < cgs_cfg_nkeys; i++) {
+		const struct cgs_cfg_key *k = &cgs_cfg_keys[i];
+
+		if (strcmp(k->key, "log_level") != 0 && !cgs_config_key_equal(k, a->cfg, n) && len < sizeof(changed))
+			len += (size_t)snprintf(changed + len, sizeof(changed) - len, "%s%s", len ? ", " : "", k->key);
+	}
+	if (n->log_level != old) {
+		/* Logged under the more verbose of the two levels: seen whichever way it goes. */
+		if (n->log_level > old)
+			cgs_log_set_level((enum cgs_log_level)n->log_level);
+		cgs_log_info(LOG_COMP, "SIGHUP: log_level %s -> %s", cgs_log_level_name(old),
+			     cgs_log_level_name(n->log_level));
+		cgs_log_set_level((enum cgs_log_level)n->log_level);
+	} else {
+		cgs_log_info(LOG_COMP, "SIGHUP: configuration read again; log_level unchanged (%s)",
+			     cgs_log_level_name(old));
+	}
+	if (changed[0])
+		cgs_log_warn(LOG_COMP, "SIGHUP: changed, not applied until a restart: %s%s", changed,
+			     len >= sizeof(changed) ? "..." : "");
+	free(n);
+}
+
+int cgs_agent_run(const struct cgs_config *cfg, cgs_config_reload_fn reload)
 {
 	struct agent *a = calloc(1, sizeof(*a));
 	int rc = 0, running = 1;
 
 	if (!a)
 		return 1;
+	a->reload = reload;
 	if (agent_setup(a, cfg) < 0) {
 		agent_teardown(a);
 		free(a);
@@ -542,7 +595,7 @@ int cgs_agent_run(const struct cgs_config *cfg)
 
 				while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						cgs_log_info(LOG_COMP, "SIGHUP: configuration reload is not supported; restart to apply changes");
+						reload_config(a);
 						continue;
 					}
 					cgs_log_info(LOG_COMP, "signal %u: shutting down", si.ssi_signo);

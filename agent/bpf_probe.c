@@ -22,7 +22,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	size_t n;
 	enum cgs_log_level l = level == LIBBPF_WARN ? CGS_LOG_WARN : CGS_LOG_DEBUG;
 
-	if ((int)l > cgs_log_level_current)
+	if ((int)l > cgs_log_level_get())
 		return 0;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);

@@ -400,6 +400,29 @@ int cgs_config_set(struct cgs_config *cfg, const char *key, const char *value, c
 	return -EINVAL;
 }
 
+bool cgs_config_key_equal(const struct cgs_cfg_key *k, const struct cgs_config *a, const struct cgs_config *b)
+{
+	const char *x = (const char *)a + k->off, *y = (const char *)b + k->off;
+
+	switch (k->type) {
+	case CGS_CFG_STRING:
+	case CGS_CFG_PATH:
+	case CGS_CFG_LISTEN:
+		return !strcmp(x, y);
+	case CGS_CFG_UINT:
+	case CGS_CFG_DURATION:
+		return *(const uint64_t *)(const void *)x == *(const uint64_t *)(const void *)y;
+	case CGS_CFG_BOOL:
+		return *(const bool *)x == *(const bool *)y;
+	case CGS_CFG_LOGLEVEL:
+		return *(const int *)(const void *)x == *(const int *)(const void *)y;
+	case CGS_CFG_LIST:
+	case CGS_CFG_PATH_LIST:
+		return !memcmp(x, y, CGS_CFG_LIST_MAX); /* NUL-separated items, zero-filled */
+	}
+	return false;
+}
+
 void cgs_config_defaults(struct cgs_config *cfg)
 {
 	char err[256];

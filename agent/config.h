@@ -127,6 +127,8 @@ extern const size_t cgs_cfg_nkeys;
 
 /* Fills the defaults. */
 void cgs_config_defaults(struct cgs_config *cfg);
+/* Whether key `k` has the same value in both configurations (what a reload changed). */
+bool cgs_config_key_equal(const struct cgs_cfg_key *k, const struct cgs_config *a, const struct cgs_config *b);
 /*
  * Sets one key from text. `where` names the source for messages ("line 4",
  * "CGSIGHT_LISTEN", "--listen"). 0, or -EINVAL/-ENOENT with a message in err.

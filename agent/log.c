@@ -23,7 +23,12 @@ int cgs_log_level_parse(const char *s)
 
 void cgs_log_set_level(enum cgs_log_level level)
 {
-	cgs_log_level_current = level;
+	__atomic_store_n(&cgs_log_level_current, (int)level, __ATOMIC_RELAXED);
+}
+
+const char *cgs_log_level_name(int level)
+{
+	return level >= 0 && level < (int)(sizeof(level_names) / sizeof(level_names[0])) ? level_names[level] : "?";
 }
 
 void cgs_log_emit(enum cgs_log_level level, const char *component, const char *fmt, ...)

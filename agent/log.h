@@ -17,10 +17,17 @@ enum cgs_log_level {
 };
 
 extern int cgs_log_level_current;
+/* The level, read without a data race (SIGHUP may change it while other threads log). */
+static inline int cgs_log_level_get(void)
+{
+	return __atomic_load_n(&cgs_log_level_current, __ATOMIC_RELAXED);
+}
 
 /* Parses "error", "warn", "info", "debug"; returns the level or -EINVAL. */
 int cgs_log_level_parse(const char *s);
+/* May be called while other threads log (SIGHUP). */
 void cgs_log_set_level(enum cgs_log_level level);
+const char *cgs_log_level_name(int level);
 void cgs_log_emit(enum cgs_log_level level, const char *component, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -38,7 +45,7 @@ uint64_t cgs_ratelimit_allow(struct cgs_ratelimit *rl, unsigned interval_s);
 
 #define cgs_log(level, comp, ...)                                    \
 	do {                                                         \
-		if ((int)(level) <= cgs_log_level_current)           \
+		if ((int)(level) <= cgs_log_level_get())             \
 			cgs_log_emit((level), (comp), __VA_ARGS__);  \
 	} while (0)
 
@@ -52,7 +59,7 @@ uint64_t cgs_ratelimit_allow(struct cgs_ratelimit *rl, unsigned interval_s);
 	do {                                                                         \
 		static struct cgs_ratelimit rl__;                                    \
 		uint64_t n__;                                                        \
-		if ((int)(level) <= cgs_log_level_current &&                         \
+		if ((int)(level) <= cgs_log_level_get() &&                           \
 		    (n__ = cgs_ratelimit_allow(&rl__, 60)) != 0)                     \
 			cgs_log_emit((level), (comp), fmt " (%llu times)", ##__VA_ARGS__, \
 				     (unsigned long long)n__);                       \

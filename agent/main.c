@@ -59,32 +59,28 @@ static void print_metric_reference(void)
 	}
 }
 
-/* Loads file, environment and flags. Returns 0, 1 for --help handled, or 2 on error. */
-static int load_config(int argc, char **argv, const char *cmd, struct cgs_config *cfg, int *check_only)
+/*
+ * The configuration from its sources: defaults, file, environment, flags.
+ * 0, or -EINVAL with the message in `err`. Prints nothing: also used for
+ * SIGHUP (reload_config), when the agent is running.
+ */
+static int parse_config(int argc, char **argv, const char *cmd, struct cgs_config *cfg, int *check_only, char *err,
+			size_t errlen)
 {
 	const char *file = getenv("CGSIGHT_CONFIG");
-	char err[PATH_MAX + 256];
 	int i;
 
 	cgs_config_defaults(cfg);
 	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage_cmd(stdout, cmd);
-			return 1;
-		}
 		if (!strcmp(argv[i], "--config") && i + 1 < argc)
 			file = argv[++i];
 		else if (!strncmp(argv[i], "--config=", 9))
 			file = argv[i] + 9;
 	}
-	if (file && *file && cgs_config_load_file(cfg, file, err, sizeof(err)) < 0) {
-		fprintf(stderr, "cgsight: configuration error: %s\n", err);
-		return 2;
-	}
-	if (cgs_config_load_env(cfg, environ, err, sizeof(err)) < 0) {
-		fprintf(stderr, "cgsight: configuration error: %s\n", err);
-		return 2;
-	}
+	if (file && *file && cgs_config_load_file(cfg, file, err, errlen) < 0)
+		return -EINVAL;
+	if (cgs_config_load_env(cfg, environ, err, errlen) < 0)
+		return -EINVAL;
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i], *eq, *val;
 		char key[96], where[128];
@@ -100,8 +96,8 @@ static int load_config(int argc, char **argv, const char *cmd, struct cgs_config
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0) {
-			fprintf(stderr, "cgsight %s: unexpected argument '%s'\n", cmd, a);
-			return 2;
+			snprintf(err, errlen, "cgsight %s: unexpected argument '%s'", cmd, a);
+			return -EINVAL;
 		}
 		eq = strchr(a, '=');
 		if (eq) {
@@ -110,18 +106,52 @@ static int load_config(int argc, char **argv, const char *cmd, struct cgs_config
 		} else {
 			snprintf(key, sizeof(key), "%s", a + 2);
 			if (i + 1 >= argc) {
-				fprintf(stderr, "cgsight %s: option '%s' needs a value\n", cmd, a);
-				return 2;
+				snprintf(err, errlen, "cgsight %s: option '%s' needs a value", cmd, a);
+				return -EINVAL;
 			}
 			val = argv[++i];
 		}
 		snprintf(where, sizeof(where), "option --%s", key);
-		if (cgs_config_set(cfg, key, val, where, err, sizeof(err)) < 0) {
-			fprintf(stderr, "cgsight: configuration error: %s\n", err);
-			return 2;
-		}
+		if (cgs_config_set(cfg, key, val, where, err, errlen) < 0)
+			return -EINVAL;
 	}
 	return 0;
+}
+
+/* Loads file, environment and flags. Returns 0, 1 for --help handled, or 2 on error. */
+static int load_config(int argc, char **argv, const char *cmd, struct cgs_config *cfg, int *check_only)
+{
+	char err[PATH_MAX + 256];
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage_cmd(stdout, cmd);
+			return 1;
+		}
+		if (!strcmp(argv[i], "--config"))
+			i++;
+	}
+	if (parse_config(argc, argv, cmd, cfg, check_only, err, sizeof(err)) < 0) {
+		/* Messages about the command line itself name the command; the others are configuration errors. */
+		if (!strncmp(err, "cgsight ", 8))
+			fprintf(stderr, "%s\n", err);
+		else
+			fprintf(stderr, "cgsight: configuration error: %s\n", err);
+		return 2;
+	}
+	return 0;
+}
+
+/* The agent's command line, for SIGHUP. */
+static int agent_argc;
+static char **agent_argv;
+
+/* SIGHUP: the configuration again, from the same file, environment and flags. */
+static int reload_config(struct cgs_config *cfg, char *err, size_t errlen)
+{
+	int check_only = 0;
+
+	return parse_config(agent_argc, agent_argv, "agent", cfg, &check_only, err, errlen);
 }
 
 int main(int argc, char **argv)
@@ -169,5 +199,7 @@ int main(int argc, char **argv)
 	cgs_log_set_level((enum cgs_log_level)cfg.log_level);
 	if (!strcmp(cmd, "check"))
 		return cgs_agent_check(&cfg);
-	return cgs_agent_run(&cfg);
+	agent_argc = argc - 2;
+	agent_argv = argv + 2;
+	return cgs_agent_run(&cfg, reload_config);
 }

@@ -35,6 +35,8 @@
 #define LG_SLICE_BYTES (4u << 20)
 #define LG_READ_BUF_MIN (256u << 10)
 #define LG_TICK_MAX_MS 200
+/* At shutdown, how long acks of what was sent are waited for (SIGTERM to exit stays well under 5 s). */
+#define LG_SHUTDOWN_DRAIN_MS 2000
 
 void lg_kick(struct lg *lg)
 {
@@ -148,8 +150,10 @@ static void logs_destroy(void *state)
 
 	if (!lg)
 		return;
-	if (lg->fwd)
+	if (lg->fwd) {
+		lg_ship_drain(lg, LG_SHUTDOWN_DRAIN_MS);
 		lg_ship_commit(lg);
+	}
 	/* Files: no flush, what was not acknowledged is read again at the next start. */
 	while (lg->files) {
 		struct lg_file *f = lg->files;
@@ -461,6 +465,7 @@ static int logs_collect_agent(void *state, struct cgs_samples *out)
 	cgs_samples_add_l(out, CGS_M_LOGS_DROPPED_BYTES, "truncated_unread", NULL, (double)st->dropped_truncated);
 	cgs_samples_add_l(out, CGS_M_LOGS_DROPPED_BYTES, "unreadable", NULL, (double)st->dropped_unreadable);
 	cgs_samples_add_l(out, CGS_M_LOGS_DROPPED_BYTES, "spool_corrupt", NULL, (double)st->dropped_spool);
+	cgs_samples_add_l(out, CGS_M_LOGS_DROPPED_BYTES, "out_of_memory", NULL, (double)st->dropped_nomem);
 	cgs_samples_add_l(out, CGS_M_LOGS_FLAGGED_RECORDS, "malformed", NULL, (double)st->flagged_malformed);
 	cgs_samples_add_l(out, CGS_M_LOGS_FLAGGED_RECORDS, "split", NULL, (double)st->flagged_split);
 	cgs_samples_add_l(out, CGS_M_LOGS_LAG_BYTES, "unread", NULL, (double)unread);
@@ -479,6 +484,9 @@ static int logs_collect_agent(void *state, struct cgs_samples *out)
 	cgs_samples_add_l(out, CGS_M_LOGS_FORWARD_ERRORS, "ack_timeout", NULL, (double)st->errors_timeout);
 	cgs_samples_add_l(out, CGS_M_LOGS_FORWARD_ERRORS, "closed", NULL, (double)st->errors_closed);
 	cgs_samples_add_l(out, CGS_M_LOGS_FORWARD_ERRORS, "protocol", NULL, (double)st->errors_protocol);
+	cgs_samples_add_l(out, CGS_M_LOGS_FORWARD_ERRORS, "unknown_ack", NULL, (double)st->errors_unknown_ack);
+	cgs_samples_add_l(out, CGS_M_LOGS_WRITE_ERRORS, "positions", NULL, (double)lg->pos_err.total);
+	cgs_samples_add_l(out, CGS_M_LOGS_WRITE_ERRORS, "spool", NULL, (double)lg->spool_err.total);
 	return 0;
 }
 

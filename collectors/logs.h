@@ -203,12 +203,24 @@ struct lg_dir {
 /* Counters for the self metrics. */
 struct lg_stats {
 	uint64_t read_records, read_bytes, sent_records, sent_bytes, acked_records, retried_records;
-	uint64_t dropped_deleted, dropped_unreadable, dropped_spool, dropped_truncated;
+	uint64_t dropped_deleted, dropped_unreadable, dropped_spool, dropped_truncated, dropped_nomem;
 	uint64_t flagged_malformed, flagged_split;
 	uint64_t rotations_rename, rotations_truncate;
 	uint64_t errors_connect, errors_handshake, errors_timeout, errors_closed, errors_protocol;
+	uint64_t errors_unknown_ack; /* acks naming no chunk in flight (ignored) */
 	double backpressure_s;
 	uint64_t files_waiting;
+};
+
+/*
+ * A write to disk that fails (disk full, read-only, I/O error) fails again
+ * at every attempt: it is logged when it starts failing (or fails with
+ * another error) and when it works again, not at each attempt.
+ */
+struct lg_diskerr {
+	uint64_t total;    /* failed attempts, for the metrics */
+	uint64_t in_row;   /* since the last success */
+	int err;           /* the last one's -errno */
 };
 
 #define LG_MAX_PATTERNS 64
@@ -251,6 +263,7 @@ struct lg {
 	struct lg_pos *pos;
 	size_t npos;
 	bool pos_dirty;
+	struct lg_diskerr pos_err, spool_err;
 	uint64_t *spool_done;       /* spooled chunks acked: unlinked after the next position write */
 	uint64_t *spool_done_bytes;
 	size_t nspool_done, spool_done_cap;
@@ -403,6 +416,13 @@ void lg_ship_pump(struct lg *lg);
 void lg_ship_socket(struct lg *lg, uint32_t events);
 void lg_ship_tick(struct lg *lg, uint64_t now);
 void lg_ship_retry(struct lg *lg);
+/*
+ * At shutdown: seals the open chunks, sends what is queued on the
+ * connection that is up and waits for the acks, at most `ms`, so that the
+ * final commit covers them. No connection is made and no file read: what
+ * is left is read again at the next start.
+ */
+void lg_ship_drain(struct lg *lg, uint64_t ms);
 /* Whether reading may go on: relieves the budget (seal, spool) first. */
 bool lg_ship_may_read(struct lg *lg);
 /* Loads the spool directory at start-up (before files are opened). */

@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,7 +254,7 @@ void lg_ship_record(struct lg *lg, struct lg_file *f, int64_t time_ns, int strea
 {
 	const char *tag = f->tag[stream == CGS_LOG_STDERR];
 	struct lg_chunk *c;
-	size_t old;
+	size_t old, old_len;
 
 	if (!tag)
 		tag = "kube._._._";
@@ -262,7 +263,12 @@ void lg_ship_record(struct lg *lg, struct lg_file *f, int64_t time_ns, int strea
 		c = f->cur_range->chunk;
 	else
 		c = open_chunk(lg, tag);
+	/*
+	 * Out of memory: the record is lost (its bytes will be committed with
+	 * the next record's range), so it is counted, not only logged.
+	 */
 	if (!c) {
+		lg->st.dropped_nomem += len;
 		cgs_log_ratelimited(CGS_LOG_ERROR, LOG_COMP, "out of memory: a record of %s is not shipped", f->path);
 		return;
 	}
@@ -277,10 +283,16 @@ void lg_ship_record(struct lg *lg, struct lg_file *f, int64_t time_ns, int strea
 	};
 
 	old = c->data.cap;
+	old_len = c->data.len;
 	cgs_fwd_pack_entry(&c->data, &r);
 	if (c->data.err) {
-		cgs_log_ratelimited(CGS_LOG_ERROR, LOG_COMP, "out of memory: a record of %s is not shipped", f->path);
+		/* The pieces of the entry packed before the failure would corrupt the frame: cut them off. */
+		c->data.len = old_len;
 		c->data.err = 0;
+		lg->mem_used += c->data.cap - old;
+		c->mem = c->data.cap;
+		lg->st.dropped_nomem += len;
+		cgs_log_ratelimited(CGS_LOG_ERROR, LOG_COMP, "out of memory: a record of %s is not shipped", f->path);
 		return;
 	}
 	lg->mem_used += c->data.cap - old;
@@ -400,18 +412,52 @@ static void on_ack(void *arg, const char *id, size_t len)
 	uint8_t raw[16];
 	uint64_t seq = 0;
 
-	if (cgs_fwd_chunk_id_parse(id, len, raw) < 0 || memcmp(raw, lg->id_prefix, 8))
-		return;
-	for (int i = 0; i < 8; i++)
-		seq = (seq << 8) | raw[8 + i];
-	for (struct lg_chunk *c = lg->inflight.head; c; c = c->next) {
-		if (c->seq == seq) {
-			chunk_done(lg, c, true);
-			lg->failures = 0;
-			lg->last_ack_ns = lg_now_ns();
-			return;
+	if (cgs_fwd_chunk_id_parse(id, len, raw) == 0 && !memcmp(raw, lg->id_prefix, 8)) {
+		for (int i = 0; i < 8; i++)
+			seq = (seq << 8) | raw[8 + i];
+		for (struct lg_chunk *c = lg->inflight.head; c; c = c->next) {
+			if (c->seq == seq) {
+				chunk_done(lg, c, true);
+				lg->failures = 0;
+				lg->last_ack_ns = lg_now_ns();
+				return;
+			}
 		}
 	}
+	/*
+	 * Not an id we have in flight on this connection (another agent's, a
+	 * sequence never sent, not an id at all): a confused or buggy server.
+	 * Taking it for any chunk could commit data Fluentd never stored, so
+	 * it is only counted; the chunks it might have meant are resent after
+	 * fluentd_ack_timeout.
+	 */
+	lg->st.errors_unknown_ack++;
+	cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "fluentd at %s acknowledged a chunk id that is not in flight: ignored",
+			    lg->cfg->fluentd_address);
+}
+
+/* Logs a failing disk write once when it starts failing and once when it works again (see struct lg_diskerr). */
+static void disk_result(struct lg_diskerr *d, int e, const char *what, const char *path, const char *meanwhile)
+{
+	if (e < 0) {
+		d->total++;
+		if (!d->in_row++ || e != d->err)
+			cgs_log_error(LOG_COMP, "cannot write %s %s: %s; %s (retried without logging each attempt)",
+				      what, path, strerror(-e), meanwhile);
+		d->err = e;
+		return;
+	}
+	if (d->in_row)
+		cgs_log_info(LOG_COMP, "%s %s written again, after %llu failed attempts", what, path,
+			     (unsigned long long)d->in_row);
+	d->in_row = 0;
+	d->err = 0;
+}
+
+static void spool_status(struct lg *lg, int e)
+{
+	disk_result(&lg->spool_err, e, "spool files in", lg->cfg->log_spool_dir,
+		    "chunks stay in memory, reading pauses when it is full");
 }
 
 int lg_ship_commit(struct lg *lg)
@@ -434,11 +480,15 @@ int lg_ship_commit(struct lg *lg)
 		}
 		r = b.err ? b.err : cgs_write_atomic(lg->cfg->log_position_file, b.p, b.len);
 		cgs_buf_free(&b);
-		if (r < 0) {
-			cgs_log_ratelimited(CGS_LOG_ERROR, LOG_COMP, "cannot write %s: %s", lg->cfg->log_position_file,
-					    strerror(-r));
+		/*
+		 * On failure the offsets stay in memory (pos_dirty), the next
+		 * commit tries again, and acknowledged spool files are kept:
+		 * a crash meanwhile only means records sent again.
+		 */
+		disk_result(&lg->pos_err, r, "the position file", lg->cfg->log_position_file,
+			    "offsets are not committed until it works");
+		if (r < 0)
 			return r;
-		}
 		lg->pos_dirty = false;
 	}
 	/* Acked spooled chunks go only now that the positions covering them are on disk. */
@@ -496,24 +546,34 @@ static void spool_relieve(struct lg *lg)
 {
 	size_t target = lg->cfg->log_buffer_bytes / 4 * 3;
 	struct lg_clist *lists[2] = { &lg->inflight, &lg->queue };
+	bool full = false;
 
 	if (!lg->cfg->log_spool_dir[0] || !lg->cfg->log_spool_bytes)
 		return;
 	for (int l = 0; l < 2; l++) {
 		for (struct lg_chunk *c = lists[l]->head; c && lg->mem_used > target; c = c->next) {
-			if (c->spooled || !c->data.p)
+			if (!c->data.p)
 				continue;
-			if (lg->spool_used + c->len + 4096 > lg->cfg->log_spool_bytes)
-				return;
-			if (!spool_eligible(c))
-				continue;
-			int e = spool_chunk(lg, c);
+			if (!c->spooled) {
+				if (full || lg->spool_used + c->len + 4096 > lg->cfg->log_spool_bytes) {
+					full = true;
+					continue;
+				}
+				if (!spool_eligible(c))
+					continue;
+				int e = spool_chunk(lg, c);
 
-			if (e < 0) {
-				cgs_log_ratelimited(CGS_LOG_ERROR, LOG_COMP, "cannot spool to %s: %s",
-						    lg->cfg->log_spool_dir, strerror(-e));
-				return;
+				spool_status(lg, e);
+				if (e < 0) {
+					full = true;
+					continue;
+				}
 			}
+			/*
+			 * Also a chunk spooled while it was in flight and queued
+			 * again when its connection failed: the spool holds it,
+			 * its copy in memory goes (it was kept over the budget).
+			 */
 			if (c->state == LG_CHUNK_QUEUED) {
 				q_del(lg, c);
 				chunk_release_data(lg, c);
@@ -582,6 +642,14 @@ static int load_spooled(struct lg *lg, struct lg_chunk *c)
 
 	cgs_spool_name(lg->cfg->log_spool_dir, c->seq, path, sizeof(path));
 	cgs_buf_init(&c->data);
+	/*
+	 * Room for exactly the payload: cgs_buf_reserve would round it up to
+	 * a power of two, and chunks loaded to be sent (the window, counted
+	 * in payload bytes) would hold up to twice that in memory.
+	 */
+	c->data.p = malloc(c->len + 1);
+	if (c->data.p)
+		c->data.cap = c->len + 1;
 	e = cgs_spool_read(path, &h, &r, &c->data);
 	free(r);
 	if (e == 0 && h.payload_len == c->len) {
@@ -906,6 +974,37 @@ void lg_ship_socket(struct lg *lg, uint32_t events)
 	if (cgs_fwd_state(lg->fwd) != CGS_FWD_CONNECTING)
 		want_out(lg, false);
 	lg_ship_pump(lg);
+}
+
+void lg_ship_drain(struct lg *lg, uint64_t ms)
+{
+	uint64_t end = lg_now_ns() + ms * 1000000ull;
+	size_t n0 = lg->queue.n + lg->inflight.n + lg->open.n + (lg->sending != NULL);
+	uint64_t acked0 = lg->st.acked_records;
+
+	if (cgs_fwd_state(lg->fwd) != CGS_FWD_READY || !n0)
+		return;
+	lg_ship_flush(lg, true, lg_now_ns());
+	lg_ship_pump(lg);
+	while ((lg->queue.head || lg->sending || lg->inflight.head) && cgs_fwd_state(lg->fwd) == CGS_FWD_READY) {
+		uint64_t now = lg_now_ns();
+		struct pollfd p = { .fd = cgs_fwd_fd(lg->fwd), .events = POLLIN | POLLRDHUP | (lg->sending ? POLLOUT : 0) };
+		int n;
+
+		if (now >= end)
+			break;
+		n = poll(&p, 1, (int)((end - now) / 1000000 + 1));
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0)
+			lg_ship_socket(lg, (p.revents & POLLIN ? EPOLLIN : 0) | (p.revents & POLLOUT ? EPOLLOUT : 0) |
+						   (p.revents & POLLERR ? EPOLLERR : 0) | (p.revents & POLLHUP ? EPOLLHUP : 0) |
+						   (p.revents & POLLRDHUP ? EPOLLRDHUP : 0));
+	}
+	cgs_log_info(LOG_COMP, "shutdown: %llu records acknowledged while draining, %zu chunks left unacknowledged "
+			       "(read again at the next start)",
+		     (unsigned long long)(lg->st.acked_records - acked0),
+		     lg->queue.n + lg->inflight.n + (lg->sending != NULL));
 }
 
 void lg_ship_retry(struct lg *lg)

@@ -480,10 +480,12 @@ fail:
 	return NULL;
 }
 
-void cgs_otlp_free(struct cgs_otlp *x, uint64_t wait_ms)
+size_t cgs_otlp_free(struct cgs_otlp *x, uint64_t wait_ms)
 {
+	size_t lost;
+
 	if (!x)
-		return;
+		return 0;
 	if (wait_ms && x->multi && x->easy) {
 		uint64_t end = mono_ns() + wait_ms * 1000000ull;
 
@@ -505,6 +507,9 @@ void cgs_otlp_free(struct cgs_otlp *x, uint64_t wait_ms)
 	}
 	if (x->in_curl)
 		curl_multi_remove_handle(x->multi, x->easy);
+	lost = x->qlen + (x->busy ? x->batch_n : 0);
+	if (lost && x->url)
+		cgs_log_warn(LOG_COMP, "shutdown: %zu spans not exported to %s (dropped)", lost, x->url);
 	while (x->head) {
 		struct cgs_span *s = x->head;
 
@@ -529,6 +534,7 @@ void cgs_otlp_free(struct cgs_otlp *x, uint64_t wait_ms)
 	free(x->url);
 	free(x->version);
 	free(x);
+	return lost;
 }
 
 int cgs_otlp_fd(const struct cgs_otlp *x)

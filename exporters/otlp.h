@@ -145,8 +145,13 @@ struct cgs_otlp;
 
 /* NULL with errno (EINVAL: the endpoint is not http(s)://...). */
 struct cgs_otlp *cgs_otlp_new(const struct cgs_otlp_opts *o);
-/* Final flush bounded by `wait_ms` (0: none), then frees everything. NULL is a no-op. */
-void cgs_otlp_free(struct cgs_otlp *x, uint64_t wait_ms);
+/*
+ * Final flush bounded by `wait_ms` (0: none), then frees everything. NULL is
+ * a no-op. Returns the spans that were not exported (queued, or in a request
+ * not answered in time), which it also logs: the process is going away, so
+ * no counter would ever show them.
+ */
+size_t cgs_otlp_free(struct cgs_otlp *x, uint64_t wait_ms);
 /* An epoll fd for the event loop (its timers and curl's sockets). */
 int cgs_otlp_fd(const struct cgs_otlp *x);
 /* Handles whatever is ready on the fd and any due timer. 0 or -errno. */

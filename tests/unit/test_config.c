@@ -231,6 +231,37 @@ static void test_list_values(void **state)
 	assert_int_equal(list_items(cfg.log_paths, it, 8), 1);
 }
 
+/* What SIGHUP compares: exactly the keys whose value changed, for every type. */
+static void test_key_equal(void **state)
+{
+	static struct cgs_config a, b; /* large: not on the stack */
+	static const char *const changes[][2] = {
+		{ "listen", "127.0.0.1:1" }, { "proc_root", "/p" }, { "fluentd_tag", "t" }, { "interval", "2s" },
+		{ "max_containers", "7" }, { "bpf", "false" }, { "log_level", "debug" }, { "log_paths", "/x/*.log" },
+	};
+	char err[512];
+	(void)state;
+
+	cgs_config_defaults(&a);
+	for (size_t c = 0; c < sizeof(changes) / sizeof(changes[0]); c++) {
+		cgs_config_defaults(&b);
+		assert_int_equal(cgs_config_set(&b, changes[c][0], changes[c][1], "test", err, sizeof(err)), 0);
+		for (size_t i = 0; i < cgs_cfg_nkeys; i++) {
+			bool same = strcmp(cgs_cfg_keys[i].key, changes[c][0]) != 0;
+
+			if (cgs_config_key_equal(&cgs_cfg_keys[i], &a, &b) != same)
+				fail_msg("%s changed: %s compares %s", changes[c][0], cgs_cfg_keys[i].key,
+					 same ? "different" : "equal");
+		}
+	}
+	/* The same value set again (a list rewritten with the same items) is equal. */
+	cgs_config_defaults(&b);
+	assert_int_equal(cgs_config_set(&b, "log_paths", "/a.log,/b.log", "test", err, sizeof(err)), 0);
+	assert_int_equal(cgs_config_set(&a, "log_paths", "/a.log, /b.log", "test", err, sizeof(err)), 0);
+	for (size_t i = 0; i < cgs_cfg_nkeys; i++)
+		assert_true(cgs_config_key_equal(&cgs_cfg_keys[i], &a, &b));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_env_and_flags),
 		cmocka_unit_test(test_defaults_document_roundtrips),
 		cmocka_unit_test(test_list_values),
+		cmocka_unit_test(test_key_equal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,10 +3,13 @@
  * Unit tests for exporters/otlp.c against a scripted HTTP server on a
  * loopback socket (a thread of this test): batching by size and by time,
  * the request's path and headers, retries on 503/429 with backoff and
- * Retry-After, no retry on 400, retries exhausted, an endpoint that refuses
- * connections, the queue bound, gzip, and the bounded flush at free. The
- * exporter is driven the way the agent drives it: epoll on its fd, then
- * cgs_otlp_poll.
+ * Retry-After, no retry on 400 or 500, retries exhausted, an endpoint that
+ * refuses connections, one that accepts and never answers (timed out,
+ * retried, dropped; the event loop never blocked), the queue bound, gzip,
+ * and the bounded flush at free (what it could not send is returned). Every
+ * span submitted is accounted for: exported, rejected, dropped (queue full,
+ * export failed) or still queued. The exporter is driven the way the agent
+ * drives it: epoll on its fd, then cgs_otlp_poll.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -35,6 +38,7 @@
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
 #define MAXREQ 32
+#define HANG (-1) /* a script entry: read the request, never answer */
 
 struct server {
 	int lfd, port;
@@ -157,6 +161,17 @@ static void serve(struct server *s, int fd)
 		s->at_ms[i] = now_ms();
 		s->served++;
 		pthread_mutex_unlock(&s->mu);
+		if (status == HANG) {
+			/* Hold the connection until the client gives up (closes) or the test ends. */
+			while (!s->stop) {
+				struct pollfd p = { .fd = fd, .events = POLLIN };
+				char sink[4096];
+
+				if (poll(&p, 1, 50) > 0 && read(fd, sink, sizeof(sink)) <= 0)
+					break;
+			}
+			return;
+		}
 		if (status != 200 && s->retry_after >= 0)
 			snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", s->retry_after);
 		char resp[256];
@@ -256,6 +271,9 @@ static struct cgs_span *span(void)
 	return s;
 }
 
+/* The longest single cgs_otlp_poll call of the last run(): the agent's loop must never block on the exporter. */
+static uint64_t max_poll_ms;
+
 /* Runs the exporter's event loop until `done` says so or `ms` pass. */
 static void run(struct cgs_otlp *x, uint64_t ms, bool (*done)(struct cgs_otlp *, void *), void *arg)
 {
@@ -263,16 +281,31 @@ static void run(struct cgs_otlp *x, uint64_t ms, bool (*done)(struct cgs_otlp *,
 	int ep = epoll_create1(0);
 	struct epoll_event ev = { .events = EPOLLIN };
 
+	max_poll_ms = 0;
 	epoll_ctl(ep, EPOLL_CTL_ADD, cgs_otlp_fd(x), &ev);
 	while (now_ms() < end) {
 		struct epoll_event out;
 
 		if (done && done(x, arg))
 			break;
-		if (epoll_wait(ep, &out, 1, 20) > 0)
+		if (epoll_wait(ep, &out, 1, 20) > 0) {
+			uint64_t t = now_ms();
+
 			assert_int_equal(cgs_otlp_poll(x), 0);
+			if (now_ms() - t > max_poll_ms)
+				max_poll_ms = now_ms() - t;
+		}
 	}
 	close(ep);
+}
+
+/* Every span submitted is exported, rejected, dropped with a reason, or still queued. */
+static void assert_accounted(struct cgs_otlp *x, uint64_t submitted)
+{
+	struct cgs_otlp_stats st;
+
+	cgs_otlp_stats(x, &st);
+	assert_int_equal(st.exported + st.rejected + st.dropped_queue + st.dropped_failed + st.queued, submitted);
 }
 
 static bool idle(struct cgs_otlp *x, void *arg)
@@ -414,6 +447,111 @@ static void test_flush_at_free(void **state)
 	server_stop(s);
 }
 
+static void test_500_not_retried(void **state)
+{
+	static const int script[] = { 500, 200 };
+	struct server *s = server_start(script, 2, 1); /* a Retry-After does not make a 500 retryable */
+	struct cgs_otlp *x = exporter(s->port, false, 3, 100, 5, 10);
+	struct cgs_otlp_stats st;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		cgs_otlp_submit(x, span());
+	run(x, 2000, idle, NULL);
+	cgs_otlp_stats(x, &st);
+	assert_int_equal(served(s), 1);
+	assert_int_equal(st.retries, 0);
+	assert_int_equal(st.dropped_failed, 3);
+	assert_int_equal(st.requests_failed, 1);
+	assert_int_equal(st.exported, 0);
+	assert_accounted(x, 3);
+	assert_int_equal(cgs_otlp_free(x, 0), 0);
+	server_stop(s);
+}
+
+static void test_429_retry_after(void **state)
+{
+	static const int script[] = { 429, 429, 200 };
+	struct server *s = server_start(script, 3, 1);
+	struct cgs_otlp *x = exporter(s->port, false, 2, 100, 3, 10);
+	struct cgs_otlp_stats st;
+
+	(void)state;
+	cgs_otlp_submit(x, span());
+	cgs_otlp_submit(x, span());
+	run(x, 5000, idle, NULL);
+	cgs_otlp_stats(x, &st);
+	assert_int_equal(served(s), 3);
+	assert_int_equal(st.retries, 2);
+	assert_int_equal(st.exported, 2);
+	assert_int_equal(s->spans[2], 2);
+	/* Retry-After: 1 each time, not the 20 ms / 40 ms backoff */
+	assert_true(s->at_ms[1] - s->at_ms[0] >= 950);
+	assert_true(s->at_ms[2] - s->at_ms[1] >= 950);
+	assert_accounted(x, 2);
+	cgs_otlp_free(x, 0);
+	server_stop(s);
+}
+
+static void test_hang(void **state)
+{
+	static const int script[] = { HANG, HANG, HANG, 200 };
+	struct server *s = server_start(script, 4, -1);
+	char ep[64];
+	struct cgs_otlp_opts o = { .endpoint = ep, .timeout_ms = 300, .batch_max = 2, .flush_ms = 10,
+				   .queue_max = 6, .max_retries = 1, .backoff_ms = 20, .version = "test" };
+	struct cgs_otlp *x;
+	struct cgs_otlp_stats st;
+	uint64_t t0;
+	int submitted = 0, refused = 0;
+
+	(void)state;
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", s->port);
+	x = cgs_otlp_new(&o);
+	assert_non_null(x);
+	/* The first batch hangs twice (one try, one retry), each timed out after 300 ms, then is dropped. */
+	for (; submitted < 2; submitted++)
+		cgs_otlp_submit(x, span());
+	t0 = now_ms();
+	run(x, 250, NULL, NULL);
+	/* Meanwhile the queue fills: 2 in flight + 4 queued, the rest refused and counted. */
+	for (int i = 0; i < 6; i++, submitted++)
+		refused += cgs_otlp_submit(x, span()) == -ENOSPC;
+	assert_int_equal(refused, 2);
+	assert_accounted(x, (uint64_t)submitted);
+	run(x, 5000, idle, NULL);
+	cgs_otlp_stats(x, &st);
+	assert_true(now_ms() - t0 >= 2 * 300);
+	assert_true(max_poll_ms < 100); /* never blocked on the hanging peer */
+	assert_int_equal(served(s), 5);  /* batch 1: 2 hangs; batch 2: a hang and its retry (200); batch 3: 200 */
+	assert_int_equal(st.retries, 2);
+	assert_int_equal(st.requests_failed, 1);
+	assert_int_equal(st.dropped_failed, 2);
+	assert_int_equal(st.dropped_queue, 2);
+	assert_int_equal(st.exported, 4);
+	assert_int_equal(st.queued, 0);
+	assert_accounted(x, (uint64_t)submitted);
+	cgs_otlp_free(x, 0);
+	server_stop(s);
+}
+
+static void test_hang_at_free(void **state)
+{
+	static const int script[] = { HANG };
+	struct server *s = server_start(script, 1, -1);
+	struct cgs_otlp *x = exporter(s->port, false, 4, 100, 3, 60000);
+	uint64_t t0;
+
+	(void)state;
+	for (int i = 0; i < 7; i++)
+		cgs_otlp_submit(x, span()); /* a batch of 4 goes at once, 3 wait */
+	t0 = now_ms();
+	/* Bounded: the hanging request and the 3 queued are given up and returned as not exported. */
+	assert_int_equal(cgs_otlp_free(x, 400), 7);
+	assert_true(now_ms() - t0 < 1500);
+	server_stop(s);
+}
+
 static void test_bad_endpoint(void **state)
 {
 	static const char *const bad[] = { "", "127.0.0.1:4318", "ftp://x", "http://", "http:///v1" };
@@ -450,6 +588,10 @@ int main(void)
 		cmocka_unit_test(test_no_retry_and_exhausted),
 		cmocka_unit_test(test_refused_and_queue),
 		cmocka_unit_test(test_flush_at_free),
+		cmocka_unit_test(test_500_not_retried),
+		cmocka_unit_test(test_429_retry_after),
+		cmocka_unit_test(test_hang),
+		cmocka_unit_test(test_hang_at_free),
 		cmocka_unit_test(test_bad_endpoint),
 	};
 
