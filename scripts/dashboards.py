@@ -13,7 +13,9 @@ import sys
 F = 'namespace=~"$namespace", pod=~"$pod", container=~"$container", name=~"$name"'
 RI = "$__rate_interval"
 BY = "namespace, pod, container, name"
-LEGEND = "{{namespace}}/{{pod}} {{container}} {{name}}"
+# Pod and container first: they tell Kubernetes containers apart (name is their id there);
+# name tells the others apart (Docker, Podman). The namespace is a variable.
+LEGEND = "{{pod}}/{{container}} {{name}}"
 
 
 def variables():
@@ -113,7 +115,9 @@ def node_overview():
     b.panel("Working set", [t(f"sum by ({BY}) (container_memory_working_set_bytes{{{F}}})")], unit="bytes", stack=True)
     b.panel("RSS", [t(f"sum by ({BY}) (container_memory_rss{{{F}}})")], unit="bytes", stack=True)
     b.panel("OOM kills (last hour)", [t(f"sum by ({BY}) (increase(container_oom_events_total{{{F}}}[1h]))")], kind="stat", w=8)
-    b.panel("Page faults per second", [t(f"sum by ({BY}) (rate(container_memory_failures_total{{{F}}}[{RI}]))")], w=16)
+    # pgfault counts every fault, major ones included: by type, never summed together.
+    b.panel("Page faults per second", [t(f"sum by ({BY}, failure_type) (rate(container_memory_failures_total{{{F}, scope=\"container\"}}[{RI}]))",
+                                         LEGEND + " {{failure_type}}")], w=16)
     b.row("Network")
     b.panel("Receive", [t(f"sum by ({BY}) (rate(container_network_receive_bytes_total{{{F}}}[{RI}]))")], unit="Bps")
     b.panel("Transmit", [t(f"sum by ({BY}) (rate(container_network_transmit_bytes_total{{{F}}}[{RI}]))")], unit="Bps")

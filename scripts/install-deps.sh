@@ -9,7 +9,7 @@ BUILD=(cmake make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev zlib1g
        libmicrohttpd-dev libncurses-dev libjson-c-dev git)
 TEST=(libcmocka-dev curl prometheus python3 python3-msgpack podman runc buildah busybox-static
       containerd iproute2 stress-ng util-linux procps libbpf-tools linux-perf tmux nginx wrk openssl
-      protobuf-compiler python3-protobuf qemu-system-x86)
+      protobuf-compiler python3-protobuf qemu-system-x86 python3-matplotlib)
 
 want=("${BUILD[@]}")
 if [ "${1:-}" = "--test" ]; then

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Deployment artefacts against real tools: every Kubernetes manifest (and the
 # generated ConfigMap) validated offline against the API schema with npm
-# kubernetes-models; the alerting rules checked and unit-tested with promtool;
+# kubernetes-models, and the objects checked against each other and against
+# what the deployment promises (not privileged, explicit capabilities, probes
+# on /healthz, resources, tolerations, prometheus.io annotations, headless
+# Service, PodMonitor job); the alerting rules checked and unit-tested with promtool;
 # the default config and every CGSIGHT_* variable the DaemonSet sets accepted
 # by the agent itself.
 source "$(dirname "$0")/../lib/common.sh"
