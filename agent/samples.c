@@ -10,6 +10,7 @@ void cgs_samples_init(struct cgs_samples *s, size_t limit)
 {
 	memset(s, 0, sizeof(*s));
 	s->limit = limit;
+	s->first_dropped = -1;
 }
 
 void cgs_samples_reset(struct cgs_samples *s)
@@ -17,6 +18,9 @@ void cgs_samples_reset(struct cgs_samples *s)
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i].counts);
 	s->n = 0;
+	s->series = 0;
+	s->pass_dropped = 0;
+	s->first_dropped = -1;
 }
 
 void cgs_samples_free(struct cgs_samples *s)
@@ -29,10 +33,20 @@ void cgs_samples_free(struct cgs_samples *s)
 	s->cap = 0;
 }
 
-static struct cgs_sample *samples_push(struct cgs_samples *s)
+size_t cgs_family_series(enum cgs_family_id f)
 {
-	if (s->limit && s->n >= s->limit) {
-		s->dropped++;
+	return cgs_families[f].kind == CGS_KIND_HISTOGRAM ? (size_t)cgs_families[f].nbounds + 3 : 1;
+}
+
+static struct cgs_sample *samples_push(struct cgs_samples *s, enum cgs_family_id f)
+{
+	size_t cost = cgs_family_series(f);
+
+	if (s->limit && s->series + cost > s->limit) {
+		if (s->first_dropped < 0)
+			s->first_dropped = (int)f;
+		s->dropped += cost;
+		s->pass_dropped += cost;
 		errno = ENOSPC;
 		return NULL;
 	}
@@ -47,13 +61,14 @@ static struct cgs_sample *samples_push(struct cgs_samples *s)
 		s->v = nv;
 		s->cap = ncap;
 	}
+	s->series += cost;
 	return memset(&s->v[s->n++], 0, sizeof(struct cgs_sample));
 }
 
 int cgs_samples_add_l(struct cgs_samples *s, enum cgs_family_id f, const char *lv0,
 		      const char *lv1, double value)
 {
-	struct cgs_sample *x = samples_push(s);
+	struct cgs_sample *x = samples_push(s, f);
 
 	if (!x)
 		return -errno;
@@ -88,7 +103,7 @@ int cgs_samples_add_hist(struct cgs_samples *s, enum cgs_family_id f, const char
 
 	if (!c)
 		return -ENOMEM;
-	x = samples_push(s);
+	x = samples_push(s, f);
 	if (!x) {
 		free(c);
 		return -errno;
@@ -138,7 +153,10 @@ int cgs_samples_copy(struct cgs_samples *dst, const struct cgs_samples *src)
 	dst->v = NULL;
 	dst->n = dst->cap = 0;
 	dst->limit = src->limit;
+	dst->series = src->series;
 	dst->dropped = src->dropped;
+	dst->pass_dropped = src->pass_dropped;
+	dst->first_dropped = src->first_dropped;
 	if (!src->n)
 		return 0;
 	dst->v = malloc(src->n * sizeof(*dst->v));
