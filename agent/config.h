@@ -47,6 +47,8 @@ struct cgs_config {
 	bool drop_capabilities;
 	char node_name[CGS_CFG_STR];
 	/* anchor:config-sched */
+	uint64_t syscalls_top_k;
+	uint64_t syscalls_max_containers;
 	/* anchor:config-syscalls */
 	/* anchor:config-net */
 	bool logs;

@@ -202,6 +202,7 @@ static void test_sample_limit(void **state)
 
 	/* A histogram is every `le` bucket, +Inf, _sum and _count. */
 	assert_int_equal(hist, CGS_LOG2_US_NBOUNDS + 3);
+	assert_int_equal(cgs_family_series(CGS_M_SYSCALL_LATENCY), CGS_LOG4_US_NBOUNDS + 3);
 	assert_int_equal(cgs_family_series(CGS_M_CPU_USAGE), 1);
 
 	cgs_samples_init(&s, 3);
