@@ -66,7 +66,6 @@ struct agent {
 	bool publish_armed;
 	uint64_t generation;
 	double collection_s;
-	uint64_t series_dropped;
 };
 
 static uint64_t mono_ns(void)
@@ -115,6 +114,15 @@ static void collect_container(struct agent *a, struct cgs_container *c)
 	}
 	cgs_samples_sort(&c->samples);
 	c->collected = true;
+	/* Counted at every pass (cgsight_series_dropped_total); logged once per container. */
+	if (c->samples.pass_dropped && !c->budget_logged) {
+		c->budget_logged = true;
+		cgs_log_warn(LOG_COMP,
+			     "%s: %llu series over max_series_per_container (%zu) left out, %s first; "
+			     "counted at every collection in cgsight_series_dropped_total{reason=\"max_series_per_container\"}",
+			     c->path, (unsigned long long)c->samples.pass_dropped, c->samples.limit,
+			     cgs_families[c->samples.first_dropped].name);
+	}
 }
 
 static void collect_all(struct agent *a)
@@ -192,10 +200,11 @@ static void process_samples(struct cgs_samples *s)
 static void agent_samples(struct agent *a, struct cgs_samples *s)
 {
 	struct cgs_registry_stats st;
-	uint64_t dropped_series = 0;
+	uint64_t dropped_series;
 	size_t n = cgs_registry_count(a->reg);
 
 	cgs_registry_stats(a->reg, &st);
+	dropped_series = st.series_dropped; /* of containers gone */
 	for (size_t i = 0; i < n; i++)
 		dropped_series += cgs_registry_at(a->reg, i)->samples.dropped;
 	cgs_samples_add_l(s, CGS_M_AGENT_BUILD_INFO, CGS_VERSION, CGS_REVISION, 1);
@@ -206,7 +215,7 @@ static void agent_samples(struct agent *a, struct cgs_samples *s)
 	cgs_samples_add_l(s, CGS_M_AGENT_SERIES_DROPPED, "max_containers", NULL, (double)st.dropped);
 	cgs_samples_add_l(s, CGS_M_AGENT_SERIES_DROPPED, "bpf_max_containers", NULL, (double)st.no_slot);
 	cgs_samples_add_l(s, CGS_M_AGENT_SERIES_DROPPED, "max_series_per_container", NULL,
-			  (double)(a->series_dropped + dropped_series));
+			  (double)dropped_series);
 	for (size_t i = 0; i < a->ncol; i++) {
 		struct collector_slot *c = &a->col[i];
 

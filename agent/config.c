@@ -42,8 +42,8 @@ const struct cgs_cfg_key cgs_cfg_keys[] = {
 	  OFF(podman_state_dir), "Podman container state: <id>/userdata/config.json; empty disables." },
 	{ "max_containers", CGS_CFG_UINT, "5000", 1, 1000000, OFF(max_containers),
 	  "Most containers tracked; more are counted in cgsight_series_dropped_total." },
-	{ "max_series_per_container", CGS_CFG_UINT, "200", 10, 100000, OFF(max_series_per_container),
-	  "Cardinality budget: most series exported per container." },
+	{ "max_series_per_container", CGS_CFG_UINT, "300", 10, 100000, OFF(max_series_per_container),
+	  "Cardinality budget: most series exported per container, a histogram counting one per bucket plus _sum and _count (the default collectors make at most 265). Series past it are left out (logged once per container) and counted at every collection in cgsight_series_dropped_total{reason=\"max_series_per_container\"}." },
 	{ "bpf", CGS_CFG_BOOL, "true", 0, 0, OFF(bpf),
 	  "Load the eBPF collectors (false: cgroupfs only, lifecycle by rescans)." },
 	{ "bpf_max_containers", CGS_CFG_UINT, "1024", 1, 65535, OFF(bpf_max_containers),
@@ -53,6 +53,10 @@ const struct cgs_cfg_key cgs_cfg_keys[] = {
 	{ "include_host", CGS_CFG_BOOL, "false", 0, 0, OFF(include_host),
 	  "Also measure tasks outside containers, exported as the container id=\"/\" (like cAdvisor's root)." },
 	/* anchor:keys-sched */
+	{ "syscalls_top_k", CGS_CFG_UINT, "10", 1, 100, OFF(syscalls_top_k),
+	  "container_syscalls_total: the K syscalls a container calls most get a series each, the rest count in syscall=\"other\"; a syscall that drops out of the top K keeps its series until K + K/4 (rounded up) are taken." },
+	{ "syscalls_max_containers", CGS_CFG_UINT, "4096", 1, 65535, OFF(syscalls_max_containers),
+	  "Containers the syscall collector measures at once (at most bpf_max_containers); its counters take 2944 bytes per container per CPU. More are counted in cgsight_series_dropped_total{reason=\"syscalls_max_containers\"}, not measured." },
 	/* anchor:keys-syscalls */
 	{ "tcp_peer_top_n", CGS_CFG_UINT, "0", 0, CGS_TCP_PEER_TOP_MAX, OFF(tcp_peer_top_n),
 	  "Per-destination TCP series (container_tcp_peer_*{destination=\"ip:port\"}) for each container's N busiest destinations of active opens; 0: off." },

@@ -50,6 +50,8 @@ struct cgs_config {
 	bool drop_capabilities;
 	char node_name[CGS_CFG_STR];
 	/* anchor:config-sched */
+	uint64_t syscalls_top_k;
+	uint64_t syscalls_max_containers;
 	/* anchor:config-syscalls */
 	uint64_t tcp_peer_top_n;
 	/* anchor:config-net */

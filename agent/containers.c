@@ -381,6 +381,7 @@ static void registry_remove_at(struct cgs_registry *r, size_t i)
 		if (r->map[k].id && r->map[k].c == c)
 			map_del_slot(r, &r->map[k]);
 	cgs_log_debug(LOG_COMP, "container %s gone", c->match.id);
+	r->st.series_dropped += c->samples.dropped;
 	container_free(r, c);
 	memmove(&r->v[i], &r->v[i + 1], (r->n - i - 1) * sizeof(*r->v));
 	r->n--;

@@ -32,6 +32,7 @@ struct cgs_container {
 	bool host;                     /* the pseudo container of every task outside containers */
 	struct cgs_samples samples;    /* latest collection */
 	bool collected;                /* samples hold a collection pass */
+	bool budget_logged;            /* the agent logged series left out by the budget */
 	/* registry-private */
 	uint32_t mark;
 	bool gone;
@@ -77,6 +78,7 @@ struct cgs_registry_stats {
 	uint64_t dropped;          /* containers not tracked because of max_containers */
 	uint64_t added, removed;
 	uint64_t no_slot;          /* containers without a BPF slot (bpf_max_containers reached) */
+	uint64_t series_dropped;   /* samples.dropped of the containers removed (the counter never goes back) */
 };
 void cgs_registry_stats(const struct cgs_registry *r, struct cgs_registry_stats *st);
 

@@ -16,9 +16,30 @@ const double cgs_log2_us_bounds[CGS_LOG2_US_NBOUNDS] = {
 	1048576e-6, 2097152e-6, 4194304e-6,
 };
 
+const double cgs_log4_us_bounds[CGS_LOG4_US_NBOUNDS] = {
+	1e-6, 4e-6, 16e-6, 64e-6, 256e-6, 1024e-6, 4096e-6, 16384e-6, 65536e-6, 262144e-6, 1048576e-6,
+	4194304e-6,
+};
+
+void cgs_hist_rebucket(const double *from, unsigned nfrom, const uint64_t *counts, const double *to,
+		       unsigned nto, uint64_t *out)
+{
+	unsigned j = 0;
+
+	for (unsigned i = 0; i <= nto; i++)
+		out[i] = 0;
+	for (unsigned i = 0; i <= nfrom; i++) {
+		/* Both ascending: the target bucket only moves up. A relative margin absorbs rounding. */
+		while (i < nfrom && j < nto && to[j] < from[i] * (1 - 1e-9))
+			j++;
+		out[i < nfrom ? j : nto] += counts[i];
+	}
+}
+
 #define H CGS_KIND_HISTOGRAM
 #define S CGS_KIND_SUMMARY
 #define LOG2 .bounds = cgs_log2_us_bounds, .nbounds = CGS_LOG2_US_NBOUNDS
+#define LOG4 .bounds = cgs_log4_us_bounds, .nbounds = CGS_LOG4_US_NBOUNDS
 
 const struct cgs_family cgs_families[CGS_M__COUNT] = {
 	[CGS_M_CPU_USAGE] = { .name = "container_cpu_usage_seconds_total",
@@ -122,7 +143,7 @@ const struct cgs_family cgs_families[CGS_M__COUNT] = {
 		.kind = C, .scope = CT, .labels = { "syscall" }, .source = "eBPF raw_syscalls" },
 	[CGS_M_SYSCALL_LATENCY] = { .name = "container_syscall_latency_seconds",
 		.help = "Latency of the container's system calls, by class.",
-		.kind = H, .scope = CT, .labels = { "class" }, .source = "eBPF raw_syscalls", LOG2 },
+		.kind = H, .scope = CT, .labels = { "class" }, .source = "eBPF raw_syscalls", LOG4 },
 	[CGS_M_SYSCALL_ERRORS] = { .name = "container_syscall_errors_total",
 		.help = "System calls of the container that returned an error, by class.",
 		.kind = C, .scope = CT, .labels = { "class" }, .source = "eBPF raw_syscalls" },

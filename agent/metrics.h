@@ -142,4 +142,21 @@ extern const struct cgs_family cgs_families[CGS_M__COUNT];
 #define CGS_LOG2_US_NBOUNDS 23
 extern const double cgs_log2_us_bounds[CGS_LOG2_US_NBOUNDS];
 
+/*
+ * Every other log2 bound, 4^i microseconds (1 us .. 4.19 s): histograms
+ * exported with fewer series (15 instead of 26) from the same kernel log2
+ * buckets, merged pairwise by cgs_hist_rebucket.
+ */
+#define CGS_LOG4_US_NBOUNDS 12
+extern const double cgs_log4_us_bounds[CGS_LOG4_US_NBOUNDS];
+
+/*
+ * Merges the nfrom + 1 non-cumulative counts of a histogram with upper
+ * bounds `from` (the last count above them all) into the nto + 1 counts of
+ * bounds `to`: each bucket goes to the first one whose bound is at least its
+ * own (+Inf to +Inf). Exact when the `to` bounds are some of the `from` ones.
+ */
+void cgs_hist_rebucket(const double *from, unsigned nfrom, const uint64_t *counts, const double *to,
+		       unsigned nto, uint64_t *out);
+
 #endif

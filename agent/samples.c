@@ -10,6 +10,7 @@ void cgs_samples_init(struct cgs_samples *s, size_t limit)
 {
 	memset(s, 0, sizeof(*s));
 	s->limit = limit;
+	s->first_dropped = -1;
 }
 
 void cgs_samples_reset(struct cgs_samples *s)
@@ -19,6 +20,9 @@ void cgs_samples_reset(struct cgs_samples *s)
 		free(s->v[i].own);
 	}
 	s->n = 0;
+	s->series = 0;
+	s->pass_dropped = 0;
+	s->first_dropped = -1;
 }
 
 void cgs_samples_free(struct cgs_samples *s)
@@ -31,10 +35,27 @@ void cgs_samples_free(struct cgs_samples *s)
 	s->cap = 0;
 }
 
-static struct cgs_sample *samples_push(struct cgs_samples *s)
+size_t cgs_family_series(enum cgs_family_id f)
 {
-	if (s->limit && s->n >= s->limit) {
-		s->dropped++;
+	switch (cgs_families[f].kind) {
+	case CGS_KIND_HISTOGRAM:
+		return (size_t)cgs_families[f].nbounds + 3; /* buckets, +Inf, _sum, _count */
+	case CGS_KIND_SUMMARY:
+		return 2; /* _sum, _count */
+	default:
+		return 1;
+	}
+}
+
+static struct cgs_sample *samples_push(struct cgs_samples *s, enum cgs_family_id f)
+{
+	size_t cost = cgs_family_series(f);
+
+	if (s->limit && s->series + cost > s->limit) {
+		if (s->first_dropped < 0)
+			s->first_dropped = (int)f;
+		s->dropped += cost;
+		s->pass_dropped += cost;
 		errno = ENOSPC;
 		return NULL;
 	}
@@ -49,13 +70,14 @@ static struct cgs_sample *samples_push(struct cgs_samples *s)
 		s->v = nv;
 		s->cap = ncap;
 	}
+	s->series += cost;
 	return memset(&s->v[s->n++], 0, sizeof(struct cgs_sample));
 }
 
 int cgs_samples_add_l(struct cgs_samples *s, enum cgs_family_id f, const char *lv0,
 		      const char *lv1, double value)
 {
-	struct cgs_sample *x = samples_push(s);
+	struct cgs_sample *x = samples_push(s, f);
 
 	if (!x)
 		return -errno;
@@ -90,7 +112,7 @@ int cgs_samples_add_hist(struct cgs_samples *s, enum cgs_family_id f, const char
 
 	if (!c)
 		return -ENOMEM;
-	x = samples_push(s);
+	x = samples_push(s, f);
 	if (!x) {
 		free(c);
 		return -errno;
@@ -175,7 +197,10 @@ int cgs_samples_copy(struct cgs_samples *dst, const struct cgs_samples *src)
 	dst->v = NULL;
 	dst->n = dst->cap = 0;
 	dst->limit = src->limit;
+	dst->series = src->series;
 	dst->dropped = src->dropped;
+	dst->pass_dropped = src->pass_dropped;
+	dst->first_dropped = src->first_dropped;
 	if (!src->n)
 		return 0;
 	dst->v = malloc(src->n * sizeof(*dst->v));

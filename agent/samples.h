@@ -28,17 +28,30 @@ struct cgs_sample {
 						      at it; owned (cgs_samples_dup_label) */
 };
 
+/*
+ * The budget (`limit`) counts series as the exposition writes them: 1 for a
+ * counter or gauge, nbounds + 3 for a histogram (every `le` bucket, +Inf,
+ * _sum and _count). A sample that does not fit is left out whole (a
+ * histogram is never cut) and its series are added to `dropped`; a smaller
+ * one after it may still fit.
+ */
 struct cgs_samples {
 	struct cgs_sample *v;
 	size_t n, cap;
-	size_t limit;   /* most samples kept; further ones are counted in `dropped` */
-	uint64_t dropped;
+	size_t limit;   /* most series kept (0: no limit) */
+	size_t series;  /* series of the samples held */
+	uint64_t dropped;      /* series left out, summed over every pass since init */
+	uint64_t pass_dropped; /* of which since the last reset */
+	int first_dropped;     /* family of the first sample left out since the last reset, or -1 */
 };
 
 void cgs_samples_init(struct cgs_samples *s, size_t limit);
-/* Frees every sample; the list is empty and reusable afterwards. */
+/* Frees every sample; the list is empty and reusable afterwards (`dropped` is kept). */
 void cgs_samples_reset(struct cgs_samples *s);
 void cgs_samples_free(struct cgs_samples *s);
+
+/* Series one sample of family `f` makes in the exposition. */
+size_t cgs_family_series(enum cgs_family_id f);
 
 /* Appends a counter or gauge value. 0, -ENOSPC past the limit (counted), -ENOMEM. */
 int cgs_samples_add(struct cgs_samples *s, enum cgs_family_id f, double value);

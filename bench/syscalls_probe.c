@@ -160,7 +160,7 @@ static int run_collector(const char *dir, bool include_host, bool no_btf, bool n
 		} else if (x->family == CGS_M_SYSCALL_LATENCY) {
 			double errors = 0;
 
-			for (int b = 0; b <= CGS_LOG2_US_NBOUNDS; b++)
+			for (unsigned b = 0; b <= cgs_families[x->family].nbounds; b++)
 				n += x->counts[b];
 			for (size_t j = 0; j < out.n; j++)
 				if (out.v[j].family == CGS_M_SYSCALL_ERRORS && strcmp(out.v[j].lv[0], x->lv[0]) == 0)

@@ -48,8 +48,9 @@ int cgs_tcp_retransmit_has_err(const struct btf *btf);
  */
 #define CGS_TCP_PEER_HALF_LIFE_S 300.0
 #define CGS_TCP_PEER_KEEP        1.25
-/* Samples per destination: connects ok and failed, retransmits, latency summary. */
-#define CGS_TCP_PEER_SAMPLES 4
+/* Series per destination (the max_series_per_container budget): connects ok and failed,
+ * retransmits, the latency summary's _sum and _count. */
+#define CGS_TCP_PEER_SERIES 5
 /* Longest destination label: "[" IPv6 "]:" port. */
 #define CGS_TCP_PEER_DEST_MAX 56
 
@@ -74,8 +75,8 @@ int cgs_tcp_peers_update(struct cgs_tcp_peers *p, const struct cgs_tcp_peer_key 
 size_t cgs_tcp_peers_count(const struct cgs_tcp_peers *p);
 /*
  * Appends the series of the slot's top N, busiest first, as many whole
- * destinations (CGS_TCP_PEER_SAMPLES each) as the list's budget holds; the
- * samples of those left out are counted in out->dropped. 0 or -errno.
+ * destinations (CGS_TCP_PEER_SERIES series each) as the list's budget holds;
+ * the series of those left out are counted in out->dropped. 0 or -errno.
  */
 int cgs_tcp_peers_samples(const struct cgs_tcp_peers *p, uint32_t slot, struct cgs_samples *out);
 /* The destination label: "a.b.c.d:port" or "[v6]:port". Its length, or -EINVAL. */

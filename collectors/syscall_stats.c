@@ -50,12 +50,16 @@ static inline bool ranks_before(const struct cgs_syscall_stats *st, unsigned a, 
 	return st->counts[a] > st->counts[b] || (st->counts[a] == st->counts[b] && a < b);
 }
 
+static unsigned clamp_k(unsigned k)
+{
+	return k < 1 ? 1 : k > CGS_SYSCALLS_TOP_MAX ? CGS_SYSCALLS_TOP_MAX : k;
+}
+
+/* The top k named syscalls with calls, by count, into st->top. */
 static void rank(struct cgs_syscall_stats *st, unsigned k)
 {
 	unsigned n = 0;
 
-	if (k > CGS_SYSCALLS_TOP_MAX)
-		k = CGS_SYSCALLS_TOP_MAX;
 	/* Insertion into a sorted array of at most k: 512 x k comparisons. */
 	for (unsigned nr = 0; nr < CGS_SYSCALLS_NR_MAX; nr++) {
 		unsigned i;
@@ -72,15 +76,55 @@ static void rank(struct cgs_syscall_stats *st, unsigned k)
 		st->top[i] = (uint16_t)nr;
 	}
 	st->ntop = n;
-	memset(st->in_top, 0, sizeof(st->in_top));
-	for (unsigned i = 0; i < n; i++)
-		st->in_top[st->top[i]] = true;
+}
+
+/*
+ * Brings every syscall of the top K into the exported set. A full set first
+ * loses its member that ranks last among those outside the top K: there is
+ * always one, as the set holds more than K syscalls and the newcomer is not
+ * in it yet. A member that leaves ends on the value it had at the last
+ * settle (the one exported): its calls since then go to "other".
+ */
+static void update_set(struct cgs_syscall_stats *st, unsigned k)
+{
+	unsigned cap = k + CGS_SYSCALLS_SLACK(k);
+	bool in_top[CGS_SYSCALLS_NR_MAX] = { false };
+
+	for (unsigned i = 0; i < st->ntop; i++)
+		in_top[st->top[i]] = true;
+	for (unsigned i = 0; i < st->ntop; i++) {
+		unsigned nr = st->top[i];
+
+		if (st->exported[nr])
+			continue;
+		if (st->nset >= cap) {
+			unsigned victim = st->nset, v;
+			uint64_t since;
+
+			for (unsigned j = 0; j < st->nset; j++)
+				if (!in_top[st->set[j]] &&
+				    (victim == st->nset || ranks_before(st, st->set[victim], st->set[j])))
+					victim = j;
+			if (victim == st->nset) /* cannot happen (see above); never outgrow the array */
+				continue;
+			v = st->set[victim];
+			since = cgs_syscall_stats_value(st, v) - st->set_value[victim];
+			st->unexported[v] += since;
+			st->other += since;
+			st->exported[v] = false;
+			st->nset--;
+			st->set[victim] = st->set[st->nset];
+			st->set_value[victim] = st->set_value[st->nset];
+		}
+		/* Its calls outside the set are in "other": it starts from 0, or resumes where it ended. */
+		st->exported[nr] = true;
+		st->set[st->nset++] = (uint16_t)nr;
+	}
 }
 
 void cgs_syscall_stats_fold(struct cgs_syscall_stats *st, const struct cgs_syscalls_slot *percpu,
-			    int ncpus, unsigned top_k)
+			    int ncpus)
 {
-	uint32_t grew[CGS_SYSCALLS_NR_MAX];
 	struct sums x;
 
 	sum_cpus(&x, percpu, ncpus);
@@ -91,37 +135,71 @@ void cgs_syscall_stats_fold(struct cgs_syscall_stats *st, const struct cgs_sysca
 		st->sum_ns[c] = x.sum_ns[c];
 	}
 	for (int n = 0; n < CGS_SYSCALLS_NR_MAX; n++) {
-		grew[n] = (uint32_t)(x.counts[n] - (uint32_t)st->counts[n]);
-		st->counts[n] += grew[n];
+		uint32_t grew = (uint32_t)(x.counts[n] - (uint32_t)st->counts[n]);
+
+		st->counts[n] += grew;
+		/* The set only changes at a settle: members' calls go to their series. */
+		if (!st->exported[n]) {
+			st->unexported[n] += grew;
+			st->other += grew;
+		}
 	}
-	/* Rank first, so what this fold adds to a syscall entering the top K stays out of "other". */
-	rank(st, top_k);
-	for (int n = 0; n < CGS_SYSCALLS_NR_MAX; n++)
-		if (!st->in_top[n])
-			st->other += grew[n];
+}
+
+void cgs_syscall_stats_settle(struct cgs_syscall_stats *st, unsigned top_k)
+{
+	unsigned k = clamp_k(top_k);
+
+	rank(st, k);
+	update_set(st, k);
+	/*
+	 * The first settle: no series of the container was exported before, so
+	 * every value exported now is a first one anyway. The top K start with
+	 * their calls so far rather than from 0.
+	 */
+	if (!st->settled) {
+		for (unsigned i = 0; i < st->nset; i++) {
+			st->other -= st->unexported[st->set[i]];
+			st->unexported[st->set[i]] = 0;
+		}
+		st->settled = true;
+	}
+	for (unsigned i = 0; i < st->nset; i++)
+		st->set_value[i] = cgs_syscall_stats_value(st, st->set[i]);
+}
+
+/* A sample the budget left out is counted by the list; any other failure here. */
+static inline int failed(int e)
+{
+	return e < 0 && e != -ENOSPC;
 }
 
 int cgs_syscall_stats_emit(const struct cgs_syscall_stats *st, struct cgs_samples *out)
 {
-	int failed = 0;
+	const struct cgs_family *lat = &cgs_families[CGS_M_SYSCALL_LATENCY];
+	uint64_t counts[CGS_SYSCALLS_BUCKETS];
+	int n = 0;
 
-	for (unsigned i = 0; i < st->ntop; i++)
-		failed += cgs_samples_add_l(out, CGS_M_SYSCALLS, cgs_syscall_name(st->top[i]), NULL,
-					    (double)st->counts[st->top[i]]) < 0;
-	failed += cgs_samples_add_l(out, CGS_M_SYSCALLS, "other", NULL, (double)st->other) < 0;
+	_Static_assert(CGS_SYSCALLS_BUCKETS == CGS_LOG2_US_NBOUNDS + 1, "kernel buckets are the log2 ones");
+	for (unsigned i = 0; i < st->nset; i++)
+		n += failed(cgs_samples_add_l(out, CGS_M_SYSCALLS, cgs_syscall_name(st->set[i]), NULL,
+					      (double)cgs_syscall_stats_value(st, st->set[i])));
+	n += failed(cgs_samples_add_l(out, CGS_M_SYSCALLS, "other", NULL, (double)st->other));
 	for (int c = 0; c < CGS_SC_COUNT; c++) {
-		uint64_t n = 0;
+		uint64_t calls = 0;
 
 		for (int b = 0; b < CGS_SYSCALLS_BUCKETS; b++)
-			n += st->buckets[c][b];
-		if (!n)
+			calls += st->buckets[c][b];
+		if (!calls)
 			continue;
-		failed += cgs_samples_add_hist(out, CGS_M_SYSCALL_LATENCY, cgs_syscall_class_names[c],
-					       st->buckets[c], (double)st->sum_ns[c] / 1e9) < 0;
-		failed += cgs_samples_add_l(out, CGS_M_SYSCALL_ERRORS, cgs_syscall_class_names[c], NULL,
-					    (double)st->errors[c]) < 0;
+		cgs_hist_rebucket(cgs_log2_us_bounds, CGS_LOG2_US_NBOUNDS, st->buckets[c], lat->bounds,
+				  lat->nbounds, counts);
+		n += failed(cgs_samples_add_hist(out, CGS_M_SYSCALL_LATENCY, cgs_syscall_class_names[c], counts,
+						 (double)st->sum_ns[c] / 1e9));
+		n += failed(cgs_samples_add_l(out, CGS_M_SYSCALL_ERRORS, cgs_syscall_class_names[c], NULL,
+					      (double)st->errors[c]));
 	}
-	return failed;
+	return n;
 }
 
 int cgs_syscall_records_init(struct cgs_syscall_records *r, uint32_t nslots, uint32_t nidx)

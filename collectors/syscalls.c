@@ -36,15 +36,6 @@
 
 #define LOG_COMP "collector:syscalls"
 
-/* Syscalls exported one by one per container (the rest as syscall="other"). */
-#define CGS_SYSCALLS_TOP_K 10
-/*
- * Containers measured at once (plus the host) when bpf_max_containers is
- * larger: bounds the per-CPU accumulators (2,944 B per container per CPU:
- * 11.5 MiB per CPU at this bound). Further containers are not measured and
- * are counted in cgsight_series_dropped_total{reason="syscalls_max_containers"}.
- */
-#define CGS_SYSCALLS_MAX_CONTAINERS 4096
 /*
  * Fold period. A 32-bit counter wraps only if one container makes 2^32
  * calls landing in the same counter within a period: 859 million per
@@ -62,6 +53,7 @@ struct syscalls {
 	const char *variant;
 	uint32_t nslots;                   /* container slots (agent/slots.h) */
 	uint32_t nidx;                     /* accumulator records */
+	unsigned top_k;                    /* config syscalls_top_k */
 	int ncpus;
 	int stats_fd, index_fd;
 	struct cgs_syscall_records rec;    /* slot <-> record */
@@ -210,8 +202,8 @@ static void on_slot_reset(void *arg, uint32_t slot)
 	}
 	if (idx == NONE) {
 		s->unmeasured++;
-		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "more than %u containers: slot %u is not measured",
-				    s->nidx, slot);
+		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP,
+				    "syscalls_max_containers (%u) reached: slot %u is not measured", s->nidx - 1, slot);
 		set_slot_index(s, slot, NONE);
 		return;
 	}
@@ -237,7 +229,7 @@ static int fold_record(struct syscalls *s, uint32_t idx)
 	}
 	if (bpf_map_lookup_elem(s->stats_fd, &idx, s->buf) < 0)
 		return -errno;
-	cgs_syscall_stats_fold(s->stats[idx], s->buf, s->ncpus, CGS_SYSCALLS_TOP_K);
+	cgs_syscall_stats_fold(s->stats[idx], s->buf, s->ncpus);
 	s->folded[idx] = s->pass;
 	return 0;
 }
@@ -256,6 +248,7 @@ static int syscalls_init(const struct cgs_collector_ctx *ctx, void **state, cons
 		.it_value = { CGS_SYSCALLS_FOLD_MS / 1000, (CGS_SYSCALLS_FOLD_MS % 1000) * 1000000L },
 		.it_interval = { CGS_SYSCALLS_FOLD_MS / 1000, (CGS_SYSCALLS_FOLD_MS % 1000) * 1000000L },
 	};
+	uint64_t want;
 	int e = -EOPNOTSUPP;
 
 	if (!f->bpf || !ctx->slots || (!f->tp_btf && !f->raw_tp)) {
@@ -269,7 +262,16 @@ static int syscalls_init(const struct cgs_collector_ctx *ctx, void **state, cons
 	s->ctx = *ctx;
 	s->timer_fd = -1;
 	s->nslots = cgs_slots_max(ctx->slots);
-	s->nidx = s->nslots < CGS_SYSCALLS_MAX_CONTAINERS + 1 ? s->nslots : CGS_SYSCALLS_MAX_CONTAINERS + 1;
+	/*
+	 * Records for syscalls_max_containers containers plus the host, when
+	 * bpf_max_containers is larger: they bound the per-CPU accumulators
+	 * (sizeof(struct cgs_syscalls_slot) per container per CPU). Further
+	 * containers are not measured, counted in
+	 * cgsight_series_dropped_total{reason="syscalls_max_containers"}.
+	 */
+	want = ctx->cfg->syscalls_max_containers + 1;
+	s->nidx = want < s->nslots ? (uint32_t)want : s->nslots;
+	s->top_k = (unsigned)ctx->cfg->syscalls_top_k;
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0) {
 		e = s->ncpus < 0 ? s->ncpus : -EINVAL;
@@ -391,6 +393,8 @@ static int syscalls_collect(void *state, const struct cgs_container *c, struct c
 			return 1;
 		}
 	}
+	/* The exported set changes here only, right before its samples are taken. */
+	cgs_syscall_stats_settle(s->stats[idx], s->top_k);
 	return cgs_syscall_stats_emit(s->stats[idx], out);
 }
 

@@ -250,7 +250,7 @@ static int tcp_init(const struct cgs_collector_ctx *ctx, void **state, const cha
 	cgs_log_info(LOG_COMP, "tracking TCP state changes and retransmits with %s%s", variant_name[tc->variant],
 		     has_err == 1 ? " (retransmit tracepoint reports errors)" : "");
 	if (tc->peers) {
-		uint64_t per = ctx->cfg->tcp_peer_top_n * CGS_TCP_PEER_SAMPLES;
+		uint64_t per = ctx->cfg->tcp_peer_top_n * CGS_TCP_PEER_SERIES;
 
 		cgs_log_info(LOG_COMP, "per-peer series for the top %llu destinations of each container "
 			     "(kernel table of %u entries)", (unsigned long long)ctx->cfg->tcp_peer_top_n,

@@ -286,10 +286,14 @@ int cgs_tcp_peers_samples(const struct cgs_tcp_peers *p, uint32_t slot, struct c
 		return 0;
 	k = p->sel_n[slot];
 	if (out->limit) {
-		size_t fit = (out->limit > out->n ? out->limit - out->n : 0) / CGS_TCP_PEER_SAMPLES;
+		/* Whole destinations only: the busiest that fit, the rest counted as left out. */
+		size_t fit = (out->limit > out->series ? out->limit - out->series : 0) / CGS_TCP_PEER_SERIES;
 
 		if (fit < k) {
-			out->dropped += (uint64_t)(k - fit) * CGS_TCP_PEER_SAMPLES;
+			out->dropped += (uint64_t)(k - fit) * CGS_TCP_PEER_SERIES;
+			out->pass_dropped += (uint64_t)(k - fit) * CGS_TCP_PEER_SERIES;
+			if (out->first_dropped < 0)
+				out->first_dropped = CGS_M_TCP_PEER_CONNECTS;
 			k = (uint32_t)fit;
 		}
 	}

@@ -30,7 +30,9 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.log_level, CGS_LOG_INFO);
 	assert_true(cfg.bpf);
 	assert_string_equal(cfg.proc_root, "/proc");
-	assert_int_equal(cfg.max_series_per_container, 200);
+	assert_int_equal(cfg.max_series_per_container, 300);
+	assert_int_equal(cfg.syscalls_top_k, 10);
+	assert_int_equal(cfg.syscalls_max_containers, 4096);
 }
 
 static void test_valid_file(void **state)
@@ -48,6 +50,8 @@ static void test_valid_file(void **state)
 			      "bpf: false\n"
 			      "cgroup_root: /host/sys/fs/cgroup\n"
 			      "max_containers: 1000\n"
+			      "syscalls_top_k: 25\n"
+			      "syscalls_max_containers: 100\n"
 			      "node_name:\n",
 			      err, sizeof(err)),
 			 0);
@@ -58,6 +62,8 @@ static void test_valid_file(void **state)
 	assert_false(cfg.bpf);
 	assert_string_equal(cfg.cgroup_root, "/host/sys/fs/cgroup");
 	assert_int_equal(cfg.max_containers, 1000);
+	assert_int_equal(cfg.syscalls_top_k, 25);
+	assert_int_equal(cfg.syscalls_max_containers, 100);
 	assert_string_equal(cfg.node_name, "");
 }
 
@@ -86,6 +92,9 @@ static void test_bad_values(void **state)
 		{ "interval: -5s\n", "duration" },
 		{ "max_containers: 0\n", "between" },
 		{ "max_containers: 12abc\n", "integer" },
+		{ "syscalls_top_k: 0\n", "between" },
+		{ "syscalls_top_k: 101\n", "between" },
+		{ "syscalls_max_containers: 0\n", "between" },
 		{ "max_containers: 99999999999999999999999\n", "integer" },
 		{ "bpf: maybe\n", "true or false" },
 		{ "log_level: loud\n", "error, warn" },

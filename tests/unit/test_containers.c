@@ -174,7 +174,16 @@ static void test_events_and_sweep(void **state)
 	assert_int_equal(find_by_id(f->reg, ID1)->nested, 1);
 	assert_int_equal(cgs_registry_count(f->reg), 3);
 	char d3[8192];
+	struct cgs_container *c3 = find_by_id(f->reg, ID3);
 
+	/* Series its budget (100) left out: counted for good once the container is gone. */
+	for (int i = 0; i < 101; i++)
+		cgs_samples_add(&c3->samples, CGS_M_CPU_USAGE, i);
+	assert_int_equal(c3->samples.dropped, 1);
+	cgs_samples_reset(&c3->samples); /* a second pass drops it again */
+	for (int i = 0; i < 101; i++)
+		cgs_samples_add(&c3->samples, CGS_M_CPU_USAGE, i);
+	assert_int_equal(c3->samples.dropped, 2);
 	snprintf(d3, sizeof(d3), "%s/docker/" ID3, f->mounts.v2);
 	assert_int_equal(rmdir(d3), 0);
 	assert_int_equal(cgs_registry_on_rmdir(f->reg, id3), 1);
@@ -192,6 +201,7 @@ static void test_events_and_sweep(void **state)
 
 	cgs_registry_stats(f->reg, &st);
 	assert_int_equal(st.removed, 2);
+	assert_int_equal(st.series_dropped, 2);
 }
 
 static void test_bound(void **state)

@@ -328,7 +328,8 @@ static void test_tcp_peers_top(void **state)
 	assert_int_equal(cgs_tcp_peers_update(p, k, v, 7, 0), 0);
 
 	peer_samples(p, 1, &s, 0);
-	assert_int_equal(s.n, 2 * CGS_TCP_PEER_SAMPLES);
+	assert_int_equal(s.n, 2 * 4); /* samples: connects ok, failed, retransmits, latency summary */
+	assert_int_equal(s.series, 2 * CGS_TCP_PEER_SERIES);
 	assert_int_equal(peer_dests(&s), 2);
 	assert_true(peer_value(&s, CGS_M_TCP_PEER_CONNECTS, "10.0.0.1:80", "ok") == 30);
 	assert_true(peer_value(&s, CGS_M_TCP_PEER_CONNECTS, "10.0.0.1:80", "failed") == 0);
@@ -410,8 +411,11 @@ static void test_tcp_peers_top(void **state)
 	cgs_samples_init(&s, 6);
 	assert_int_equal(cgs_samples_add(&s, CGS_M_TCP_ACCEPTS, 1), 0);
 	assert_int_equal(cgs_tcp_peers_samples(p, 1, &s), 0);
-	assert_int_equal(s.n, 1 + CGS_TCP_PEER_SAMPLES);
-	assert_int_equal(s.dropped, CGS_TCP_PEER_SAMPLES);
+	assert_int_equal(s.n, 1 + 4);
+	assert_int_equal(s.series, 1 + CGS_TCP_PEER_SERIES);
+	assert_int_equal(s.dropped, CGS_TCP_PEER_SERIES);
+	assert_int_equal(s.pass_dropped, CGS_TCP_PEER_SERIES);
+	assert_int_equal(s.first_dropped, CGS_M_TCP_PEER_CONNECTS);
 	assert_int_equal(peer_dests(&s), 1);
 	assert_true(peer_value(&s, CGS_M_TCP_PEER_CONNECTS, "10.0.0.3:443", "failed") == 37); /* the busiest */
 	cgs_samples_free(&s);

@@ -196,8 +196,15 @@ static void test_store_refs(void **state)
 
 static void test_sample_limit(void **state)
 {
-	struct cgs_samples s;
+	const size_t hist = cgs_family_series(CGS_M_CPU_RUNQUEUE_LATENCY);
+	uint64_t counts[CGS_LOG2_US_NBOUNDS + 1] = { 0 };
+	struct cgs_samples s, copy;
 	(void)state;
+
+	/* A histogram is every `le` bucket, +Inf, _sum and _count. */
+	assert_int_equal(hist, CGS_LOG2_US_NBOUNDS + 3);
+	assert_int_equal(cgs_family_series(CGS_M_SYSCALL_LATENCY), CGS_LOG4_US_NBOUNDS + 3);
+	assert_int_equal(cgs_family_series(CGS_M_CPU_USAGE), 1);
 
 	cgs_samples_init(&s, 3);
 	for (int i = 0; i < 5; i++)
@@ -206,6 +213,107 @@ static void test_sample_limit(void **state)
 	assert_int_equal(s.dropped, 2);
 	assert_int_equal(cgs_samples_add(&s, CGS_M_CPU_USAGE, 1), -ENOSPC);
 	cgs_samples_free(&s);
+
+	/* The budget counts series: a histogram that does not fit is left out whole, a counter after it fits. */
+	cgs_samples_init(&s, 3);
+	assert_int_equal(cgs_samples_add(&s, CGS_M_CPU_USAGE, 1), 0);
+	assert_int_equal(cgs_samples_add(&s, CGS_M_CPU_USER, 1), 0);
+	assert_int_equal(cgs_samples_add_hist(&s, CGS_M_CPU_RUNQUEUE_LATENCY, NULL, counts, 0), -ENOSPC);
+	assert_int_equal(s.dropped, hist);
+	assert_int_equal(s.first_dropped, CGS_M_CPU_RUNQUEUE_LATENCY);
+	assert_int_equal(cgs_samples_add(&s, CGS_M_CPU_SYSTEM, 1), 0);
+	assert_int_equal(cgs_samples_add(&s, CGS_M_THREADS, 1), -ENOSPC);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.series, 3);
+	assert_int_equal(s.dropped, hist + 1);
+	assert_int_equal(s.pass_dropped, hist + 1);
+	assert_int_equal(cgs_samples_copy(&copy, &s), 0);
+	assert_int_equal(copy.series, 3);
+	assert_int_equal(copy.dropped, hist + 1);
+	cgs_samples_free(&copy);
+	/* A new pass: the budget is free again; what was left out before stays counted. */
+	cgs_samples_reset(&s);
+	assert_int_equal(s.series, 0);
+	assert_int_equal(s.pass_dropped, 0);
+	assert_int_equal(s.first_dropped, -1);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(cgs_samples_add(&s, CGS_M_THREADS, i), 0);
+	assert_int_equal(s.dropped, hist + 1);
+	cgs_samples_free(&s);
+
+	/* Exactly full: a histogram fits when its series reach the limit, not past it. */
+	cgs_samples_init(&s, hist + 1);
+	assert_int_equal(cgs_samples_add(&s, CGS_M_CPU_USAGE, 1), 0);
+	assert_int_equal(cgs_samples_add_hist(&s, CGS_M_CPU_RUNQUEUE_LATENCY, NULL, counts, 0), 0);
+	assert_int_equal(s.series, hist + 1);
+	assert_int_equal(s.dropped, 0);
+	cgs_samples_free(&s);
+}
+
+/* Number of exposition lines (not comments) that carry `needle`. */
+static size_t count_lines(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = text; *p;) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		char line[4096];
+
+		snprintf(line, sizeof(line), "%.*s", (int)len, p);
+		if (line[0] != '#' && strstr(line, needle))
+			n++;
+		p += len + (e ? 1 : 0);
+	}
+	return n;
+}
+
+/*
+ * What the budget counts is what the exposition writes: one sample of every
+ * container family (histograms with their own bounds), rendered, makes as
+ * many lines as the list's series; a budget below that keeps the lines under it.
+ */
+static void test_budget_counts_exposition(void **state)
+{
+	static const char *const lv[CGS_METRIC_MAX_LABELS] = { "a", "b", "c" };
+	uint64_t counts[64] = { 0 };
+	size_t want = 0;
+	(void)state;
+
+	for (size_t limit = 0; limit <= 100; limit += 100) {
+		struct cgs_snapshot *s = cgs_snapshot_new();
+		struct cgs_snap_container c = { .cgroup_id = 7, .path = "/docker/budget", .runtime = "docker" };
+		size_t lines;
+
+		cgs_samples_init(&c.samples, limit);
+		for (unsigned f = 0; f < CGS_M__COUNT; f++) {
+			const struct cgs_family *fam = &cgs_families[f];
+
+			if (fam->scope != CGS_SCOPE_CONTAINER)
+				continue;
+			assert_true(fam->nbounds < 64);
+			if (fam->kind == CGS_KIND_HISTOGRAM)
+				cgs_samples_add_hist(&c.samples, f, lv[0], counts, 1);
+			else
+				cgs_samples_add_l3(&c.samples, f, lv[0], lv[1], lv[2], 1);
+			if (!limit)
+				want += cgs_family_series(f);
+		}
+		assert_int_equal(cgs_snapshot_add_container(s, &c), 0);
+		assert_int_equal(cgs_snapshot_render(s), 0);
+		lines = count_lines(s->text, "id=\"/docker/budget\"");
+		if (!limit) {
+			assert_int_equal(c.samples.series, want);
+			assert_int_equal(lines, want);
+			assert_true(want > 100);
+		} else {
+			assert_true(lines <= limit);
+			assert_int_equal(lines, c.samples.series);
+			assert_int_equal(c.samples.dropped, want - lines);
+		}
+		cgs_samples_free(&c.samples);
+		cgs_snapshot_release(s);
+	}
 }
 
 
@@ -261,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_store_refs),
 		cmocka_unit_test(test_sample_limit),
 		cmocka_unit_test(test_summary_owned_label),
+		cmocka_unit_test(test_budget_counts_exposition),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
