@@ -89,6 +89,21 @@ int lg_watch_init(struct lg *lg)
 			return -ENOMEM;
 		lg->npatterns++;
 	}
+	/* The agent's events file, followed like a log file: its name as a pattern matching only itself. */
+	if (lg->cfg->events_file[0]) {
+		const char *ef = lg->cfg->events_file;
+		char *q = malloc(2 * strlen(ef) + 1);
+
+		if (!q)
+			return -ENOMEM;
+		lg->patterns[lg->npatterns++] = q;
+		for (; *ef; ef++) {
+			if (strchr("*?[\\", *ef))
+				*q++ = '\\';
+			*q++ = *ef;
+		}
+		*q = '\0';
+	}
 	return 0;
 }
 
