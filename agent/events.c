@@ -109,6 +109,7 @@ static int open_file(struct cgs_evfile *e)
 		return r;
 	}
 	e->fd = fd;
+	e->fresh = true;
 	e->dev = (uint64_t)st.st_dev;
 	e->ino = (uint64_t)st.st_ino;
 	e->size = (uint64_t)st.st_size;
@@ -175,7 +176,7 @@ int cgs_evfile_append(struct cgs_evfile *e, const char *line, size_t len)
 		close_file(e);
 	if (e->fd < 0 && (r = open_file(e)) < 0)
 		return r;
-	if (e->size && e->size + len + 1 > e->max_bytes && (r = rotate(e)) < 0)
+	if (e->size && e->size + len + 1 > e->max_bytes && !e->fresh && (r = rotate(e)) < 0)
 		return r;
 	do
 		n = writev(e->fd, iov, 2);
@@ -206,6 +207,7 @@ int cgs_evfile_sync(struct cgs_evfile *e)
 		sync_dir(e->path);
 		e->dir_dirty = false;
 	}
+	e->fresh = false;
 	return r;
 }
 

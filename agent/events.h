@@ -10,7 +10,11 @@
  * it is never taken for a rotated sibling), taken at the first write; a
  * second agent on the same file gets -EBUSY. Size: past max_bytes the file
  * is renamed to "<path>.1" (replacing the previous one) and a new one is
- * started, so at most about 2 x max_bytes are on disk. A file moved away or
+ * started; a file is only rotated in a batch (appends between two syncs)
+ * after the one that opened it, so a batch may pass max_bytes. A tailer
+ * polled between batches (the log pipeline, in the same event loop) then
+ * always meets every file, at its name or as "<path>.1", before it is
+ * replaced. At most about 2 x max_bytes and a batch are on disk. A file moved away or
  * deleted behind our back is noticed at the next write and started anew.
  * Nothing is opened before the first event. Not thread-safe.
  */
@@ -30,6 +34,7 @@ struct cgs_evfile {
 	uint64_t size;       /* bytes in fd */
 	bool dirty;          /* written since the last sync */
 	bool dir_dirty;      /* a file was created or renamed since the last sync */
+	bool fresh;          /* opened since the last sync: not rotated in this batch */
 	uint64_t written, rotations;
 };
 
@@ -37,7 +42,7 @@ struct cgs_evfile {
 int cgs_evfile_init(struct cgs_evfile *e, const char *path, uint64_t max_bytes);
 /*
  * Appends `line` (no newline in it) and a newline: rotates first when the
- * file would pass max_bytes. A failed or short write is undone (the file is
+ * file would pass max_bytes (unless it was opened since the last sync). A failed or short write is undone (the file is
  * cut back), so the file only ever holds whole lines. 0, or -errno
  * (-EBUSY: another process owns the file).
  */
