@@ -326,11 +326,12 @@ static void test_evfile(void **st)
 	assert_int_equal(cgs_evfile_append(&e2, "{}", 2), -EBUSY);
 	cgs_evfile_close(&e2);
 
-	/* 40-byte lines in 100-byte files: a file never passes the bound, and the last full one is .1. */
+	/* 40-byte lines in 100-byte files, one per batch: a file never passes the bound, the last full one is .1. */
 	for (int i = 2; i <= 7; i++) {
 		snprintf(line, sizeof(line), "{\"n\":%d,\"pad\":\"%023d\"}", i, 0);
 		assert_int_equal(strlen(line), 39);
 		assert_int_equal(cgs_evfile_append(&e, line, strlen(line)), 0);
+		assert_int_equal(cgs_evfile_sync(&e), 0);
 		assert_int_equal(stat(path, &sb), 0);
 		assert_true(sb.st_size <= 100);
 	}
@@ -343,6 +344,13 @@ static void test_evfile(void **st)
 	assert_int_equal(strncmp(s, "{\"n\":6,", 7), 0);
 	assert_non_null(strstr(s, "\n{\"n\":7,"));
 	free(s);
+	/* Within one batch (no sync) at most one rotation: a tailer between batches meets every file. */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(cgs_evfile_append(&e, line, strlen(line)), 0);
+	assert_int_equal(e.rotations, 3);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 5 * 40);
+	assert_int_equal(cgs_evfile_sync(&e), 0);
 
 	/* Moved away behind our back: a new file at the path. */
 	assert_int_equal(unlink(path), 0);
@@ -365,10 +373,21 @@ static void test_evfile(void **st)
 	assert_string_equal(s, "{\"n\":8}\n{\"tor\n{\"n\":9}\n");
 	free(s);
 
-	/* After close the lock is free again. */
-	assert_int_equal(cgs_evfile_init(&e2, path, 1 << 20), 0);
+	/* After close the lock is free again. A file is not rotated in the batch that opened it. */
+	unlink(path);
+	unlink(rot);
+	assert_int_equal(cgs_evfile_init(&e2, path, 100), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(cgs_evfile_append(&e2, line, strlen(line)), 0);
+	assert_int_equal(e2.rotations, 0);
+	assert_int_equal(stat(rot, &sb), -1);
+	assert_int_equal(cgs_evfile_sync(&e2), 0);
 	assert_int_equal(cgs_evfile_append(&e2, "{}", 2), 0);
+	assert_int_equal(e2.rotations, 1);
 	cgs_evfile_close(&e2);
+	s = slurp(path);
+	assert_string_equal(s, "{}\n");
+	free(s);
 
 	unlink(path);
 	unlink(rot);

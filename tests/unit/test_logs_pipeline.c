@@ -773,7 +773,8 @@ static void test_spool_and_replay(void **state)
 /*
  * The agent's events file, written as the mem collector writes it: its
  * directory appears after the pipeline started, it is rotated by the writer
- * (100-odd-byte events, 1 KiB files), a line that is no event is shipped
+ * (100-odd-byte events, 1 KiB files, up to two rotations between two polls
+ * of the pipeline), a line that is no event is shipped
  * flagged; every event arrives once, in order, as fields under events_tag,
  * and a restart sends none again.
  */
@@ -798,7 +799,13 @@ static void test_events_file(void **state)
 		assert_int_equal(cgs_evfile_append(&w, line, (size_t)n), 0);
 		if (i == 20)
 			assert_int_equal(cgs_evfile_append(&w, "not an event", 12), 0);
-		if (i % 7 == 0)
+		/*
+		 * One kill per drain of the ring buffer, then a sync (as the mem collector does), and
+		 * the pipeline polled every 15 kills: two rotations between its polls at times, the
+		 * file of the first one then being already "<events_file>.1".
+		 */
+		assert_int_equal(cgs_evfile_sync(&w), 0);
+		if (i % 15 == 0)
 			run_ms(&H, 20);
 	}
 	cgs_evfile_sync(&w);
@@ -822,7 +829,8 @@ static void test_events_file(void **state)
 		next++;
 	}
 	assert_int_equal(next, 41);
-	assert_true(metric(&H, CGS_M_LOGS_ROTATIONS, "rename") >= 3);
+	/* Renames seen: fewer than made, when two came between two polls. */
+	assert_true(metric(&H, CGS_M_LOGS_ROTATIONS, "rename") >= 2);
 	stop(&H);
 	/* A restart: what was acknowledged is not sent again; what came meanwhile is. */
 	snprintf(line, sizeof(line), "{\"type\":\"oom_kill\",\"pid\":41}");
