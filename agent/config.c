@@ -112,6 +112,12 @@ const struct cgs_cfg_key cgs_cfg_keys[] = {
 	  "First wait before reconnecting after a failure; doubles per failure, with jitter." },
 	{ "fluentd_retry_max_wait", CGS_CFG_DURATION, "60s", 10, 3600000, OFF(fluentd_retry_max_wait_ms),
 	  "Longest wait between reconnection attempts." },
+	{ "events_file", CGS_CFG_PATH, "/var/lib/cgsight/events.log", 0, 0, OFF(events_file),
+	  "Structured agent events (OOM kills) are appended here as JSON lines, whether or not logs is on; with logs: true they are shipped to Fluentd from it. Empty: no file (the API only)." },
+	{ "events_file_max_bytes", CGS_CFG_UINT, "16777216", 4096, UINT64_C(1) << 40, OFF(events_file_max_bytes),
+	  "Past this size events_file is renamed to <events_file>.1 (replacing the previous one) and started anew." },
+	{ "events_tag", CGS_CFG_STRING, "cgsight.events", 0, 0, OFF(events_tag),
+	  "Fluentd tag of the event records; the placeholders of fluentd_tag are replaced with the event's container ({stream} is \"event\")." },
 	/* anchor:keys-logs */
 	/* anchor:keys-top */
 	{ "traces", CGS_CFG_BOOL, "false", 0, 0, OFF(traces),

@@ -79,6 +79,9 @@ struct cgs_config {
 	uint64_t fluentd_window_bytes;
 	uint64_t fluentd_retry_wait_ms;
 	uint64_t fluentd_retry_max_wait_ms;
+	char events_file[PATH_MAX];
+	uint64_t events_file_max_bytes;
+	char events_tag[CGS_CFG_STR];
 	/* anchor:config-logs */
 	/* anchor:config-top */
 	bool traces;

@@ -203,6 +203,7 @@ static void logs_destroy(void *state)
 			close(fds[i]);
 	free(lg->rbuf);
 	free(lg->scratch);
+	cgs_buf_free(&lg->evbuf);
 	free(lg);
 }
 

@@ -11,6 +11,8 @@
  *                  registry's metadata, the tag template
  *   logs_ship.c    chunks (records of one tag), the memory budget and the
  *                  spool, sending over exporters/forward.c, acks, commits
+ *   logs_event.c   the agent's own events file (events_file): each JSON line
+ *                  becomes a record of its fields, tagged events_tag
  *   logs.c         the collector: set-up, the event loop slice, metrics
  *
  * Offsets and at-least-once delivery. Every record a file yields covers a
@@ -76,6 +78,16 @@ void cgs_logs_parse_path(const char *path, struct cgs_logpath *out);
  * -ENAMETOOLONG (truncated).
  */
 int cgs_logs_render_tag(const char *tmpl, const struct lg_meta *m, const char *stream, char *out, size_t outlen);
+/*
+ * One line of the agent's events file (a JSON object, agent/events.h) as a
+ * Forward entry appended to `out`: [EventTime (the event's "time", else
+ * now_ns), {every field of the event, "kubernetes": {the map of log
+ * records, from the event's container fields; host: `host`}}], and its tag:
+ * `tmpl` rendered with the event's container ({stream} is "event").
+ * 0, -EBADMSG when the line is not a JSON object (out unchanged), -ENOMEM.
+ */
+int cgs_logs_event_entry(const char *line, size_t len, const char *tmpl, const char *host, int64_t now_ns,
+			 struct cgs_buf *out, char *tag, size_t taglen);
 
 /* ---- position entries: one per file identity with state to keep ---- */
 struct lg_range;
@@ -180,6 +192,7 @@ struct lg_file {
 	bool followed;         /* in the by-path map */
 	bool closing;          /* being flushed before close: no truncation handling */
 	bool check_id;         /* it waited for its predecessor: check its first bytes before reading */
+	bool events;           /* the agent's events file (or a rotation of it): JSON events, not logs */
 	uint64_t meta_wait_ns; /* not read before this while its container is not in the registry yet */
 	uint64_t data_ns;      /* last read that returned data (or open/rotation) */
 	struct lg_meta meta;
@@ -243,7 +256,7 @@ struct lg {
 	struct cgs_registry *reg;
 	int epfd, ifd, kick_fd, tick_fd, commit_fd, rescan_fd, retry_fd, lock_fd;
 	/* discovery */
-	char *patterns[LG_MAX_PATTERNS];
+	char *patterns[LG_MAX_PATTERNS + 1]; /* log_paths, and events_file */
 	size_t npatterns;
 	struct lg_map dirs_by_wd, files_by_wd, files_by_path, files_by_ino, pos_by_ino;
 	struct lg_file *files;      /* all open files */
@@ -302,6 +315,7 @@ struct lg {
 	char *rbuf;
 	size_t rbuf_cap;
 	char *scratch;              /* Docker unescape target, rbuf_cap bytes */
+	struct cgs_buf evbuf;       /* one event's entry */
 	struct lg_stats st;
 	/* per poll: bytes left to read before yielding to the agent's other work */
 	size_t slice_left;
@@ -402,10 +416,18 @@ void lg_recover(struct lg *lg);
  */
 void lg_recover_siblings(struct lg *lg, struct lg_file *f);
 
+/* logs_event.c */
+/* Whether `path` is events_file or a rotation of it ("<events_file>.<n>"). */
+bool lg_is_events_path(const struct lg *lg, const char *path);
+/* One line of an events file into lg->evbuf (its entry) and `tag`; -EBADMSG when it is not an event. */
+int lg_event_encode(struct lg *lg, const char *line, size_t len, char *tag, size_t taglen);
+
 /* logs_ship.c */
 /* Ships one record of `f`: encodes it into its tag's open chunk and extends the file's range. */
 void lg_ship_record(struct lg *lg, struct lg_file *f, int64_t time_ns, int stream, const char *msg, size_t len,
 		    unsigned flags);
+/* The same with an entry already encoded (cgs_logs_event_entry) and its own tag. */
+void lg_ship_packed(struct lg *lg, struct lg_file *f, const char *tag, const char *entry, size_t len);
 /* The file goes away: its open chunks' ranges no longer point at it. */
 void lg_ship_detach_file(struct lg *lg, struct lg_file *f);
 /* Seals open chunks older than the flush interval (all of them with `all`). */

@@ -553,6 +553,17 @@ static void process_line(struct lg *lg, struct lg_file *f, const char *line, siz
 		advance(f, end);
 		return;
 	}
+	if (f->events) {
+		char tag[CGS_FWD_TAG_MAX + 1];
+
+		if (lg_event_encode(lg, line, len, tag, sizeof(tag)) == 0) {
+			advance(f, end);
+			lg_ship_packed(lg, f, tag, lg->evbuf.p, lg->evbuf.len);
+			lg->st.read_records++;
+			return;
+		}
+		/* Not an event: shipped as it is and flagged, like any line of neither format. */
+	}
 	if (fmt == CGS_LOG_FMT_UNKNOWN) {
 		d = cgs_log_detect(line, len);
 		if (d)

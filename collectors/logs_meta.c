@@ -301,6 +301,12 @@ void lg_meta_resolve(struct lg *lg, struct lg_file *f)
 
 	cgs_logs_parse_path(f->path, &pp);
 	cgs_logs_parse_path(f->real ? f->real : f->path, &pr);
+	/* The agent's events file: no container of its own (each event names its own). */
+	f->events = lg_is_events_path(lg, f->path);
+	if (f->events) {
+		memset(&pp, 0, sizeof(pp));
+		memset(&pr, 0, sizeof(pr));
+	}
 	id = pp.container_id[0] ? pp.container_id : pr.container_id;
 	c = registry_find(lg, id);
 	if (c) {
@@ -347,11 +353,14 @@ void lg_meta_resolve(struct lg *lg, struct lg_file *f)
 	struct cgs_buf b;
 	char *t0, *t1;
 
+	/* Tags of its lines (an events file's: of the lines that are no event). */
+	const char *tmpl = f->events ? lg->cfg->events_tag : lg->cfg->fluentd_tag;
+
 	cgs_buf_init(&b);
 	cgs_fwd_pack_meta(&b, &fm);
-	cgs_logs_render_tag(lg->cfg->fluentd_tag, &m, "stdout", tag, sizeof(tag));
+	cgs_logs_render_tag(tmpl, &m, f->events ? "event" : "stdout", tag, sizeof(tag));
 	t0 = strdup(tag);
-	cgs_logs_render_tag(lg->cfg->fluentd_tag, &m, "stderr", tag, sizeof(tag));
+	cgs_logs_render_tag(tmpl, &m, f->events ? "event" : "stderr", tag, sizeof(tag));
 	bool shared = t0 && !strcmp(t0, tag);
 
 	t1 = shared ? t0 : strdup(tag);

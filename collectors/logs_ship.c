@@ -249,6 +249,34 @@ static void seal(struct lg *lg, struct lg_chunk *c)
 	q_add(lg, c);
 }
 
+/* The open chunk of `tag` for f's next record: the one f's last record went to when the tag is the same. */
+static struct lg_chunk *record_chunk(struct lg *lg, struct lg_file *f, const char *tag)
+{
+	if (f->cur_range && f->cur_range->chunk && f->cur_range->chunk->state == LG_CHUNK_OPEN &&
+	    !strcmp(f->cur_range->chunk->tag, tag))
+		return f->cur_range->chunk;
+	return open_chunk(lg, tag);
+}
+
+/* A record of f was appended to c (whose buffer had `old` bytes of capacity): budget, f's range, sealing. */
+static void record_added(struct lg *lg, struct lg_file *f, struct lg_chunk *c, size_t old)
+{
+	lg->mem_used += c->data.cap - old;
+	c->mem = c->data.cap;
+	c->records++;
+	if (f->cur_range && f->cur_range->chunk == c) {
+		f->cur_range->end = f->emit_off;
+	} else {
+		struct lg_range *rg = range_new(lg, f->pos, c, f, f->range_end, f->emit_off);
+
+		if (rg)
+			f->cur_range = rg;
+	}
+	f->range_end = f->emit_off;
+	if (c->data.len >= lg->cfg->log_chunk_bytes)
+		seal(lg, c);
+}
+
 void lg_ship_record(struct lg *lg, struct lg_file *f, int64_t time_ns, int stream, const char *msg, size_t len,
 		    unsigned flags)
 {
@@ -258,11 +286,7 @@ void lg_ship_record(struct lg *lg, struct lg_file *f, int64_t time_ns, int strea
 
 	if (!tag)
 		tag = "kube._._._";
-	if (f->cur_range && f->cur_range->chunk && f->cur_range->chunk->state == LG_CHUNK_OPEN &&
-	    !strcmp(f->cur_range->chunk->tag, tag))
-		c = f->cur_range->chunk;
-	else
-		c = open_chunk(lg, tag);
+	c = record_chunk(lg, f, tag);
 	/*
 	 * Out of memory: the record is lost (its bytes will be committed with
 	 * the next record's range), so it is counted, not only logged.
@@ -295,20 +319,30 @@ void lg_ship_record(struct lg *lg, struct lg_file *f, int64_t time_ns, int strea
 		cgs_log_ratelimited(CGS_LOG_ERROR, LOG_COMP, "out of memory: a record of %s is not shipped", f->path);
 		return;
 	}
-	lg->mem_used += c->data.cap - old;
-	c->mem = c->data.cap;
-	c->records++;
-	if (f->cur_range && f->cur_range->chunk == c) {
-		f->cur_range->end = f->emit_off;
-	} else {
-		struct lg_range *rg = range_new(lg, f->pos, c, f, f->range_end, f->emit_off);
+	record_added(lg, f, c, old);
+}
 
-		if (rg)
-			f->cur_range = rg;
+void lg_ship_packed(struct lg *lg, struct lg_file *f, const char *tag, const char *entry, size_t len)
+{
+	struct lg_chunk *c = record_chunk(lg, f, tag);
+	size_t old, old_len;
+
+	if (c) {
+		old = c->data.cap;
+		old_len = c->data.len;
+		cgs_buf_append(&c->data, entry, len);
+		if (!c->data.err) {
+			record_added(lg, f, c, old);
+			return;
+		}
+		/* As in lg_ship_record: nothing partial stays in the frame, the loss is counted. */
+		c->data.len = old_len;
+		c->data.err = 0;
+		lg->mem_used += c->data.cap - old;
+		c->mem = c->data.cap;
 	}
-	f->range_end = f->emit_off;
-	if (c->data.len >= lg->cfg->log_chunk_bytes)
-		seal(lg, c);
+	lg->st.dropped_nomem += len;
+	cgs_log_ratelimited(CGS_LOG_ERROR, LOG_COMP, "out of memory: a record of %s is not shipped", f->path);
 }
 
 void lg_ship_detach_file(struct lg *lg, struct lg_file *f)

@@ -89,6 +89,21 @@ int lg_watch_init(struct lg *lg)
 			return -ENOMEM;
 		lg->npatterns++;
 	}
+	/* The agent's events file, followed like a log file: its name as a pattern matching only itself. */
+	if (lg->cfg->events_file[0]) {
+		const char *ef = lg->cfg->events_file;
+		char *q = malloc(2 * strlen(ef) + 1);
+
+		if (!q)
+			return -ENOMEM;
+		lg->patterns[lg->npatterns++] = q;
+		for (; *ef; ef++) {
+			if (strchr("*?[\\", *ef))
+				*q++ = '\\';
+			*q++ = *ef;
+		}
+		*q = '\0';
+	}
 	return 0;
 }
 
@@ -192,8 +207,12 @@ void lg_watch_follow(struct lg *lg, const char *path)
 	struct lg_file *nf = NULL;
 
 	r = lg_file_open(lg, path, true, f, &nf);
-	if (r == 0 && f && nf)
-		lg_recover_siblings(lg, nf); /* rotations in a row: files we never saw */
+	/*
+	 * Rotations in a row: files we never saw. So too for the agent's events
+	 * file met after the start: a rotation may have come before we saw it.
+	 */
+	if (r == 0 && nf && (f || (nf->events && !lg->initial_scan)))
+		lg_recover_siblings(lg, nf);
 	if (r == -EMFILE) {
 		lg->files_waiting_scan++;
 		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "log_max_files (%llu) reached: %s waits",

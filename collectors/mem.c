@@ -7,7 +7,8 @@
  * the API, and each interval exports per container: user page faults, OOM
  * kills, memory-cgroup reclaim stalls (kernel accumulators), major faults
  * from memory.stat where the container has a memory cgroup, and otherwise
- * the summed RSS of its processes.
+ * the summed RSS of its processes. Every kill is also appended to
+ * events_file (agent/events.h), from which the log pipeline ships it.
  */
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -28,6 +29,7 @@
 
 #include "../agent/bpf_probe.h"
 #include "../agent/config.h"
+#include "../agent/events.h"
 #include "../agent/log.h"
 #include "../agent/slots.h"
 #include "collector.h"
@@ -56,6 +58,8 @@ struct mem {
 	bool victim_task;               /* mark_victim passes the task (else only its pid) */
 	uint64_t lost_seen, bad;
 	struct cgs_mem_oom_log log;
+	struct cgs_evfile ev;           /* events_file: every kill, for the log pipeline */
+	uint64_t ev_failed;             /* kills not written to it */
 	/* mark_victim with a pid only: kills counted here by container cgroup id. */
 	struct {
 		uint64_t cgid, n;
@@ -103,8 +107,11 @@ void cgs_mem_oom_clear(struct cgs_mem_oom *o)
 	free(o->id);
 	free(o->container_id);
 	free(o->name);
+	free(o->container);
 	free(o->pod);
 	free(o->namespace);
+	free(o->pod_uid);
+	free(o->image);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -158,8 +165,11 @@ static json_object *oom_json(const struct cgs_mem_oom *o)
 	e |= json_object_object_add(j, "id", o->id ? json_object_new_string(o->id) : NULL);
 	e |= add_str(j, "container_id", o->container_id);
 	e |= add_str(j, "name", o->name);
+	e |= add_str(j, "container", o->container);
 	e |= add_str(j, "pod", o->pod);
 	e |= add_str(j, "namespace", o->namespace);
+	e |= add_str(j, "pod_uid", o->pod_uid);
+	e |= add_str(j, "image", o->image);
 	e |= add_u64(j, "pid", o->pid);
 	if (o->flags & CGS_MEM_OOM_TASK) {
 		e |= add_u64(j, "tid", o->tid);
@@ -195,6 +205,25 @@ int cgs_mem_oom_log_json(const struct cgs_mem_oom_log *l, struct json_object *ev
 		}
 	}
 	return 0;
+}
+
+char *cgs_mem_oom_line(const struct cgs_mem_oom *o, size_t *len)
+{
+	json_object *j = oom_json(o);
+	const char *s;
+	char *line = NULL;
+	size_t n;
+
+	if (!j)
+		return NULL;
+	/* One line: json-c escapes control characters in strings; "/" is left as it is. */
+	s = json_object_to_json_string_length(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	if (s && (line = malloc(n + 1))) {
+		memcpy(line, s, n + 1);
+		*len = n;
+	}
+	json_object_put(j);
+	return line;
 }
 
 /* ---- memory.stat and /proc ------------------------------------------- */
@@ -550,6 +579,25 @@ static char *dup_or_null(const char *s)
 	return s && s[0] ? strdup(s) : NULL;
 }
 
+/* Appends the kill to events_file (synced once the ring buffer is drained, see mem_poll). */
+static void write_event(struct mem *m, const struct cgs_mem_oom *o)
+{
+	size_t len = 0;
+	char *line;
+	int r;
+
+	if (!m->ev.path[0])
+		return;
+	line = cgs_mem_oom_line(o, &len);
+	r = line ? cgs_evfile_append(&m->ev, line, len) : -ENOMEM;
+	free(line);
+	if (r < 0) {
+		m->ev_failed++;
+		cgs_log_ratelimited(CGS_LOG_ERROR, LOG_COMP, "OOM kill of pid %u not written to %s: %s", o->pid,
+				    m->ev.path, r == -EBUSY ? "another process owns the file" : strerror(-r));
+	}
+}
+
 static int on_oom(void *arg, void *data, size_t len)
 {
 	struct mem *m = arg;
@@ -582,16 +630,33 @@ static int on_oom(void *arg, void *data, size_t len)
 	o.id = strdup(c->path);
 	o.container_id = dup_or_null(c->match.id);
 	o.name = dup_or_null(c->meta.name);
+	o.container = dup_or_null(c->meta.container);
 	o.pod = dup_or_null(c->meta.pod);
 	o.namespace = dup_or_null(c->meta.namespace);
+	o.pod_uid = dup_or_null(c->meta.pod_uid);
+	o.image = dup_or_null(c->meta.image);
 	cgs_log_warn(LOG_COMP, "OOM kill in %s: pid %u (%s), rss %.1f MiB", c->path, o.pid, o.comm,
 		     (double)(o.anon_rss_bytes + o.file_rss_bytes + o.shmem_rss_bytes) / 1048576.0);
+	write_event(m, &o);
 	cgs_mem_oom_log_push(&m->log, &o);
 	m->ctx.notify(m->ctx.notify_arg, CGS_NOTIFY_CHANGED);
 	return 0;
 }
 
 /* ---- collector ops ------------------------------------------------------------ */
+
+/* Whether the comma list in CGSIGHT_TEST_DISABLE names `what` (tests only). */
+static bool test_disabled(const char *what)
+{
+	const char *v = getenv("CGSIGHT_TEST_DISABLE");
+	size_t n = strlen(what);
+
+	for (const char *p = v; p && *p; p += strcspn(p, ","), p += *p == ',') {
+		if (strncmp(p, what, n) == 0 && (p[n] == ',' || p[n] == 0))
+			return true;
+	}
+	return false;
+}
 
 static void mem_destroy(void *state)
 {
@@ -601,6 +666,7 @@ static void mem_destroy(void *state)
 		return;
 	ring_buffer__free(m->rb);
 	mem_bpf__destroy(m->skel);
+	cgs_evfile_close(&m->ev);
 	cgs_mem_oom_log_clear(&m->log);
 	if (m->procfd >= 0)
 		close(m->procfd);
@@ -633,6 +699,9 @@ static int mem_init(const struct cgs_collector_ctx *ctx, void **state, const cha
 		return -ENOMEM;
 	m->ctx = *ctx;
 	m->stats_fd = -1;
+	if (cgs_evfile_init(&m->ev, ctx->cfg ? ctx->cfg->events_file : "",
+			    ctx->cfg ? ctx->cfg->events_file_max_bytes : 0) < 0)
+		cgs_log_warn(LOG_COMP, "events_file: path too long; OOM kills are kept for the API only");
 	m->procfd = open(ctx->cfg && ctx->cfg->proc_root[0] ? ctx->cfg->proc_root : "/proc",
 			 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	m->ncpu = (unsigned)n;
@@ -658,8 +727,11 @@ static int mem_init(const struct cgs_collector_ctx *ctx, void **state, const cha
 		e = -EOPNOTSUPP;
 		goto fail;
 	}
-	e = f->tp_btf && f->task_storage ? mem_load(m, true) : f->raw_tp ? mem_load(m, false) : -EOPNOTSUPP;
-	if (e && f->tp_btf && f->task_storage && f->raw_tp) {
+	/* Tests drive the raw_tp programs of a running agent with BPF_PROG_TEST_RUN (tp_btf ones cannot be). */
+	bool btf = f->tp_btf && f->task_storage && !test_disabled("mem_tp_btf");
+
+	e = btf ? mem_load(m, true) : f->raw_tp ? mem_load(m, false) : -EOPNOTSUPP;
+	if (e && btf && f->raw_tp) {
 		cgs_log_info(LOG_COMP, "tp_btf programs with task storage refused (%s); using raw_tp", strerror(-e));
 		e = mem_load(m, false);
 	}
@@ -678,6 +750,8 @@ static int mem_init(const struct cgs_collector_ctx *ctx, void **state, const cha
 		     m->btf ? "tp_btf" : "raw_tp", m->btf ? "task local storage" : "a tid hash",
 		     m->fault ? "on" : "off (no tracepoint)", m->reclaim ? "on" : "off (no tracepoint)",
 		     !m->oom ? "off (no tracepoint)" : m->victim_task ? "on" : "on (pid only)");
+	if (m->oom && m->ev.path[0])
+		cgs_log_info(LOG_COMP, "OOM kills are appended to %s", m->ev.path);
 	*state = m;
 	return 0;
 fail:
@@ -697,6 +771,10 @@ static int mem_poll(void *state)
 	struct mem *m = state;
 	int n = ring_buffer__consume(m->rb);
 
+	int r = cgs_evfile_sync(&m->ev); /* once per batch: a burst of kills costs one fdatasync */
+
+	if (r < 0)
+		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "fdatasync of %s: %s", m->ev.path, strerror(-r));
 	m->lost_seen = __atomic_load_n(&m->skel->bss->lost, __ATOMIC_RELAXED);
 	return n < 0 ? n : 0;
 }
@@ -806,7 +884,8 @@ static int mem_collect_agent(void *state, struct cgs_samples *out)
 {
 	struct mem *m = state;
 
-	return cgs_samples_add_l(out, CGS_M_AGENT_EVENTS_LOST, "mem", NULL, (double)(m->lost_seen + m->bad));
+	return cgs_samples_add_l(out, CGS_M_AGENT_EVENTS_LOST, "mem", NULL,
+				 (double)(m->lost_seen + m->bad + m->ev_failed));
 }
 
 static int mem_api_events(void *state, struct json_object *events)

@@ -30,7 +30,7 @@ struct cgs_mem_oom {
 	double time;            /* seconds since the epoch */
 	uint64_t cgroup_id;     /* the victim's cgroup; 0 when unknown */
 	char *id;               /* the container's `id` label (cgroup path), NULL outside containers */
-	char *container_id, *name, *pod, *namespace;
+	char *container_id, *name, *container, *pod, *namespace, *pod_uid, *image;
 	uint32_t pid, tid, uid, flags; /* flags: CGS_MEM_OOM_* */
 	int32_t oom_score_adj;
 	uint64_t total_vm_bytes, anon_rss_bytes, file_rss_bytes, shmem_rss_bytes, pgtables_bytes;
@@ -58,6 +58,11 @@ void cgs_mem_oom_log_push(struct cgs_mem_oom_log *l, struct cgs_mem_oom *o);
 /* Appends one JSON object per kill, oldest first, to the json-c array `events`. 0 or -ENOMEM. */
 int cgs_mem_oom_log_json(const struct cgs_mem_oom_log *l, struct json_object *events);
 void cgs_mem_oom_log_clear(struct cgs_mem_oom_log *l);
+/*
+ * One kill as the API shows it, as one line of JSON (no newline): what the
+ * events file holds. malloc'd, NULL when out of memory.
+ */
+char *cgs_mem_oom_line(const struct cgs_mem_oom *o, size_t *len);
 
 /*
  * The major-fault count in memory.stat text: `pgmajfault` (v2; v1 too),

@@ -6,13 +6,20 @@
  * with every other collector loaded).
  *
  *   cgs_sched_harness [--collector sched|mem] [--raw] [--wakeup] [--include-host] [--wait]
+ *                     [--events-file PATH]
+ *   cgs_sched_harness --oom-agent PID CGDIR MIB
  *
  * Room for 100,000 containers, 65,535 with BPF slots (other work on the
  * machine may hold many). --raw forces the raw_tp + tid-hash variant (the fallback for kernels
  * without tp_btf or task storage). --wakeup forces the sched collector's "wakeup" design (the
  * fallback for kernels whose run-queue stamps cannot be read), with --raw its raw_tp + tid-hash
  * variant, without it the tp_btf + task-storage one. --wait: load, print "ready", and run
- * until SIGINT/SIGTERM. Otherwise commands are read from stdin, one per
+ * until SIGINT/SIGTERM. --events-file: the mem collector's events_file (none
+ * otherwise: tests never write the machine's /var/lib/cgsight). --oom-agent:
+ * no collector here; the `oom` command below once, on the raw_tp
+ * mark_victim program of the running agent PID (started with
+ * CGSIGHT_TEST_DISABLE=mem_tp_btf), found through its /proc fdinfo.
+ * Otherwise commands are read from stdin, one per
  * line, each answered with one JSON line on stdout:
  *
  *   rescan               walk the cgroup tree              {"containers":N}
@@ -31,6 +38,7 @@
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -233,9 +241,9 @@ static json_object *proc_status(pid_t pid)
 	return o;
 }
 
-static void cmd_oom(struct harness *h, const char *dir, long mib)
+static void oom_run(int prog, const char *dir, long mib)
 {
-	int c2p[2], p2c[2], prog = h->sched ? -ENOENT : cgs_mem_prog_fd(h->state, "handle_mark_victim_raw");
+	int c2p[2], p2c[2];
 	json_object *o = json_object_new_object();
 	uint64_t task = 0;
 	pid_t pid;
@@ -282,6 +290,50 @@ static void cmd_oom(struct harness *h, const char *dir, long mib)
 	close(p2c[0]);
 	close(p2c[1]);
 	put(o);
+}
+
+static void cmd_oom(struct harness *h, const char *dir, long mib)
+{
+	oom_run(h->sched ? -ENOENT : cgs_mem_prog_fd(h->state, "handle_mark_victim_raw"), dir, mib);
+}
+
+/* The raw_tp mark_victim program among the BPF programs process `pid` holds, as an fd of ours. */
+static int agent_oom_prog(pid_t pid)
+{
+	char dir[64], path[320], line[256];
+	struct dirent *de;
+	DIR *d;
+	int found = -ENOENT;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while (found < 0 && (de = readdir(d))) {
+		unsigned id;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		f = fopen(path, "r");
+		while (f && found < 0 && fgets(line, sizeof(line), f)) {
+			struct bpf_prog_info info = { 0 };
+			__u32 len = sizeof(info);
+			int fd;
+
+			if (sscanf(line, "prog_id: %u", &id) != 1 || (fd = bpf_prog_get_fd_by_id(id)) < 0)
+				continue;
+			/* Names are cut to 15 characters: "handle_mark_victim_raw" is "handle_mark_vic". */
+			if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == BPF_PROG_TYPE_RAW_TRACEPOINT &&
+			    !strncmp(info.name, "handle_mark_victim_raw", sizeof(info.name) - 1))
+				found = fd;
+			else
+				close(fd);
+		}
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return found;
 }
 
 static void cmd_reclaim(struct harness *h, const char *dir, long ms)
@@ -380,6 +432,18 @@ int main(int argc, char **argv)
 	int e;
 
 	cgs_config_defaults(&h.cfg);
+	h.cfg.events_file[0] = '\0';
+	if (argc == 5 && !strcmp(argv[1], "--oom-agent")) {
+		int prog = agent_oom_prog((pid_t)atoi(argv[2]));
+
+		if (prog < 0) {
+			fprintf(stderr, "no raw_tp mark_victim program in process %s: %s\n", argv[2], strerror(-prog));
+			return 1;
+		}
+		oom_run(prog, argv[3], atol(argv[4]));
+		close(prog);
+		return 0;
+	}
 	/* Other work on a shared machine may hold thousands of containers: room for the test's. */
 	h.cfg.max_containers = 100000;
 	h.cfg.bpf_max_containers = 65535;
@@ -395,9 +459,12 @@ int main(int argc, char **argv)
 			h.cfg.include_host = true;
 		} else if (!strcmp(argv[i], "--wait")) {
 			wait = true;
+		} else if (!strcmp(argv[i], "--events-file") && i + 1 < argc) {
+			snprintf(h.cfg.events_file, sizeof(h.cfg.events_file), "%s", argv[++i]);
 		} else {
-			fprintf(stderr, "usage: %s [--collector sched|mem] [--raw] [--wakeup] [--include-host] [--wait]\n",
-				argv[0]);
+			fprintf(stderr, "usage: %s [--collector sched|mem] [--raw] [--wakeup] [--include-host] [--wait] "
+					"[--events-file PATH]\n       %s --oom-agent PID CGDIR MIB\n",
+				argv[0], argv[0]);
 			return 2;
 		}
 	}

@@ -6,7 +6,8 @@
  * with msgpack-c, acking on demand). Covers partial-line joining, splits of
  * a 10 MiB line, rename and copytruncate rotation, inode reuse, restarts
  * with positions, a server that never acks (nothing committed, memory
- * bounded), the spool and its replay after a restart, and backpressure.
+ * bounded), the spool and its replay after a restart, backpressure, and the
+ * agent's events file (written through agent/events.c, rotated by it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 #include <zlib.h>
 
 #include "agent/config.h"
+#include "agent/events.h"
 #include "agent/samples.h"
 #include "collectors/collector.h"
 
@@ -41,6 +43,7 @@ struct rec {
 	char stream[8];
 	bool malformed, split;
 	char pod[64];
+	int64_t pid;       /* an event's "pid" (-1: none) */
 };
 
 #define MAX_CONN 16
@@ -189,11 +192,15 @@ static void srv_frame(struct srv *s, int fd, const msgpack_object *f)
 		       ((int64_t)et[4] << 24 | et[5] << 16 | et[6] << 8 | et[7]);
 		rec = &e->via.array.ptr[1];
 		v = map_get(rec, "log");
-		assert_non_null(v);
-		r->len = v->via.str.size;
+		/* An event record (events_file) has its own fields instead of "log". */
+		assert_true(v || map_get(rec, "type"));
+		r->len = v ? v->via.str.size : 0;
 		r->log = malloc(r->len + 1);
-		memcpy(r->log, v->via.str.ptr, r->len);
+		if (v)
+			memcpy(r->log, v->via.str.ptr, r->len);
 		r->log[r->len] = '\0';
+		v = map_get(rec, "pid");
+		r->pid = v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int64_t)v->via.u64 : -1;
 		copy_str(r->stream, sizeof(r->stream), map_get(rec, "stream"));
 		r->malformed = map_get(rec, "malformed") != NULL;
 		r->split = map_get(rec, "split") != NULL;
@@ -763,6 +770,79 @@ static void test_spool_and_replay(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * The agent's events file, written as the mem collector writes it: its
+ * directory appears after the pipeline started, it is rotated by the writer
+ * (100-odd-byte events, 1 KiB files, up to two rotations between two polls
+ * of the pipeline), a line that is no event is shipped
+ * flagged; every event arrives once, in order, as fields under events_tag,
+ * and a restart sends none again.
+ */
+static void test_events_file(void **state)
+{
+	char err[256], ev[256], line[256];
+	struct cgs_evfile w;
+	int64_t next = 1;
+	(void)state;
+
+	snprintf(ev, sizeof(ev), "%s/agent/events.log", H.dir);
+	assert_int_equal(cgs_config_set(&H.cfg, "events_file", ev, "test", err, sizeof(err)), 0);
+	assert_int_equal(cgs_config_set(&H.cfg, "events_tag", "ev.{namespace}.{stream}", "test", err, sizeof(err)), 0);
+	start(&H);
+	run_ms(&H, 50);
+	assert_int_equal(cgs_evfile_init(&w, ev, 1024), 0);
+	for (int i = 1; i <= 40; i++) {
+		int n = snprintf(line, sizeof(line),
+				 "{\"type\":\"oom_kill\",\"time\":%d.5,\"pid\":%d,\"namespace\":\"shop\",\"comm\":\"c\"}",
+				 1700000000 + i, i);
+
+		assert_int_equal(cgs_evfile_append(&w, line, (size_t)n), 0);
+		if (i == 20)
+			assert_int_equal(cgs_evfile_append(&w, "not an event", 12), 0);
+		/*
+		 * One kill per drain of the ring buffer, then a sync (as the mem collector does), and
+		 * the pipeline polled every 15 kills: two rotations between its polls at times, the
+		 * file of the first one then being already "<events_file>.1".
+		 */
+		assert_int_equal(cgs_evfile_sync(&w), 0);
+		if (i % 15 == 0)
+			run_ms(&H, 20);
+	}
+	cgs_evfile_sync(&w);
+	assert_true(w.rotations >= 3);
+	run_until(&H, 41, 15000);
+	run_ms(&H, 300);
+	assert_int_equal(H.s.n, 41);
+	for (size_t i = 0; i < H.s.n; i++) {
+		const struct rec *r = &H.s.r[i];
+
+		if (r->pid < 0) {
+			assert_true(r->malformed);
+			assert_string_equal(r->log, "not an event");
+			assert_string_equal(r->tag, "ev._.event");
+			continue;
+		}
+		if (r->pid != next)
+			fail_msg("record %zu is event %lld, want %lld", i, (long long)r->pid, (long long)next);
+		assert_string_equal(r->tag, "ev.shop.event");
+		assert_int_equal(r->t, (1700000000LL + next) * 1000000000 + 500000000);
+		next++;
+	}
+	assert_int_equal(next, 41);
+	/* Renames seen: fewer than made, when two came between two polls. */
+	assert_true(metric(&H, CGS_M_LOGS_ROTATIONS, "rename") >= 2);
+	stop(&H);
+	/* A restart: what was acknowledged is not sent again; what came meanwhile is. */
+	snprintf(line, sizeof(line), "{\"type\":\"oom_kill\",\"pid\":41}");
+	assert_int_equal(cgs_evfile_append(&w, line, strlen(line)), 0);
+	cgs_evfile_close(&w);
+	start(&H);
+	run_until(&H, 42, 15000);
+	run_ms(&H, 300);
+	assert_int_equal(H.s.n, 42);
+	assert_int_equal(H.s.r[41].pid, 41);
+}
+
 static void test_compress_and_k8s_paths(void **state)
 {
 	char d[256], link[1024], target[512];
@@ -806,6 +886,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_never_acked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_and_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compress_and_k8s_paths, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_file, setup, teardown),
 	};
 	if (getenv("CGS_TEST_FILTER"))
 		cmocka_set_test_filter(getenv("CGS_TEST_FILTER"));
