@@ -482,9 +482,26 @@ static int logs_collect_agent(void *state, struct cgs_samples *out)
 	return 0;
 }
 
+static bool logs_enabled(const struct cgs_config *cfg)
+{
+	return cfg->logs;
+}
+
+/* Without inotify (or out of watches) new files and writes are found by polling: slower, not lossy. */
+static const char *logs_variant(void *state, bool *fallback)
+{
+	const struct lg *lg = state;
+
+	*fallback = lg->ifd < 0 || lg->no_watch;
+	return lg->ifd < 0 ? "polling" : lg->no_watch ? "inotify+polling" : "inotify";
+}
+
 const struct cgs_collector_ops cgs_collector_logs = {
 	.name = "logs",
 	.bpf = false,
+	.enabled = logs_enabled,
+	.check_skips = true,
+	.variant = logs_variant,
 	.init = logs_init,
 	.fd = logs_fd,
 	.poll = logs_poll,

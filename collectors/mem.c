@@ -816,9 +816,18 @@ static int mem_api_events(void *state, struct json_object *events)
 	return cgs_mem_oom_log_json(&m->log, events);
 }
 
+static const char *mem_variant(void *state, bool *fallback)
+{
+	const struct mem *m = state;
+
+	*fallback = !m->btf;
+	return m->btf ? "tp_btf+task_storage" : "raw_tp+tid_hash";
+}
+
 const struct cgs_collector_ops cgs_collector_mem = {
 	.name = "mem",
 	.bpf = true,
+	.variant = mem_variant,
 	.init = mem_init,
 	.fd = mem_fd,
 	.poll = mem_poll,

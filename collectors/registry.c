@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The static registry of collectors, in collection order. */
+#include <string.h>
+
+#include <linux/types.h>
+
 #include "collector.h"
+#include "sched.h"
 
 extern const struct cgs_collector_ops cgs_collector_lifecycle;
 extern const struct cgs_collector_ops cgs_collector_cgroupfs;
@@ -34,3 +39,19 @@ const struct cgs_collector_ops *const cgs_collectors[] = {
 	/* anchor:entry-l7 */
 	NULL,
 };
+
+const char *cgs_collector_variant(const struct cgs_collector_ops *ops, void *state, bool *fallback)
+{
+	*fallback = false;
+	if (ops->variant)
+		return ops->variant(state, fallback);
+	/* The sched collector tells its variant through its own accessor (until it sets .variant). */
+	if (ops == &cgs_collector_sched) {
+		const char *progs, *task_state;
+
+		cgs_sched_variant(state, &progs, &task_state);
+		*fallback = strcmp(progs, "tp_btf") != 0;
+		return *fallback ? "raw_tp+tid_hash" : "tp_btf+task_storage";
+	}
+	return "default";
+}
