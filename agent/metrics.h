@@ -97,6 +97,7 @@ struct cgs_family {
 	X(LOGS_ROTATIONS)                        \
 	X(LOGS_FORWARD_UP)                       \
 	X(LOGS_FORWARD_ERRORS)                   \
+	X(LOGS_REJECTED_FILES)                   \
 	X(HTTP_REQUESTS)                         \
 	X(HTTP_REQUEST_DURATION)                 \
 	X(AGENT_SPANS)                           \

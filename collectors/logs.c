@@ -479,6 +479,7 @@ static int logs_collect_agent(void *state, struct cgs_samples *out)
 	cgs_samples_add_l(out, CGS_M_LOGS_FORWARD_ERRORS, "ack_timeout", NULL, (double)st->errors_timeout);
 	cgs_samples_add_l(out, CGS_M_LOGS_FORWARD_ERRORS, "closed", NULL, (double)st->errors_closed);
 	cgs_samples_add_l(out, CGS_M_LOGS_FORWARD_ERRORS, "protocol", NULL, (double)st->errors_protocol);
+	cgs_samples_add_l(out, CGS_M_LOGS_REJECTED_FILES, "link_outside_roots", NULL, (double)st->rejected_links);
 	return 0;
 }
 
