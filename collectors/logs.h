@@ -236,6 +236,7 @@ struct lg {
 	size_t npatterns;
 	/* Where followed files may resolve to: the patterns' literal directories, then log_link_roots. */
 	char *roots[2 * LG_MAX_PATTERNS];
+	char *roots_real[2 * LG_MAX_PATTERNS]; /* their realpath when last resolved, or NULL */
 	size_t nroots;
 	struct lg_map rejected;     /* (path, target) pairs refused already: counted and logged once */
 	struct lg_map dirs_by_wd, files_by_wd, files_by_path, files_by_ino, pos_by_ino;
@@ -378,7 +379,7 @@ void lg_watch_tick(struct lg *lg, uint64_t now);
 /* Follows `path` if it is a regular file not yet followed. */
 void lg_watch_follow(struct lg *lg, const char *path);
 /* Whether `real` (a resolved file path) lies inside the log_paths directories or log_link_roots. */
-bool lg_watch_allowed(const struct lg *lg, const char *real);
+bool lg_watch_allowed(struct lg *lg, const char *real);
 void lg_watch_reopen_later(struct lg *lg, const char *path);
 void lg_watch_free(struct lg *lg);
 

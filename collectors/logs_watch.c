@@ -128,19 +128,29 @@ static int add_roots(struct lg *lg)
 	return 0;
 }
 
-bool lg_watch_allowed(const struct lg *lg, const char *real)
+static bool inside(const char *real, const char *root)
+{
+	size_t n = strlen(root);
+
+	return n == 1 || (!strncmp(real, root, n) && (real[n] == '/' || real[n] == '\0'));
+}
+
+bool lg_watch_allowed(struct lg *lg, const char *real)
 {
 	char rr[PATH_MAX];
 
-	for (size_t i = 0; i < lg->nroots; i++) {
-		size_t n;
-
-		if (!realpath(lg->roots[i], rr))
-			continue; /* a root that does not exist holds nothing */
-		n = strlen(rr);
-		if (n == 1 || (!strncmp(real, rr, n) && (real[n] == '/' || real[n] == '\0')))
+	/* The roots as resolved before (one open per new file: thousands at a start-up)... */
+	for (size_t i = 0; i < lg->nroots; i++)
+		if (lg->roots_real[i] && inside(real, lg->roots_real[i]))
 			return true;
+	/* ...and, before refusing, as they are now (created or re-linked since). */
+	for (size_t i = 0; i < lg->nroots; i++) {
+		free(lg->roots_real[i]);
+		lg->roots_real[i] = realpath(lg->roots[i], rr) ? strdup(rr) : NULL; /* a missing root holds nothing */
 	}
+	for (size_t i = 0; i < lg->nroots; i++)
+		if (lg->roots_real[i] && inside(real, lg->roots_real[i]))
+			return true;
 	return false;
 }
 
@@ -171,8 +181,10 @@ void lg_watch_free(struct lg *lg)
 	lg_map_free(&lg->dirs_by_wd);
 	for (size_t i = 0; i < lg->npatterns; i++)
 		free(lg->patterns[i]);
-	for (size_t i = 0; i < lg->nroots; i++)
+	for (size_t i = 0; i < lg->nroots; i++) {
 		free(lg->roots[i]);
+		free(lg->roots_real[i]);
+	}
 	lg_map_free(&lg->rejected);
 	for (size_t i = 0; i < lg->nreopen; i++)
 		free(lg->reopen[i]);
