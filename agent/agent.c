@@ -48,6 +48,7 @@ struct collector_slot {
 	bool up;
 	int fd;
 	uint64_t errors;
+	struct cgs_collector_report rep;
 };
 
 struct agent {
@@ -218,8 +219,13 @@ static void agent_samples(struct agent *a, struct cgs_samples *s)
 			  (double)dropped_series);
 	for (size_t i = 0; i < a->ncol; i++) {
 		struct collector_slot *c = &a->col[i];
+		bool fallback = false;
+		const char *variant = c->up ? cgs_collector_variant(c->ops, c->state, &fallback) : "off";
 
 		cgs_samples_add_l(s, CGS_M_AGENT_COLLECTOR_UP, c->ops->name, NULL, c->up);
+		cgs_samples_add_l(s, CGS_M_AGENT_COLLECTOR_INFO, c->ops->name, variant, 1);
+		cgs_samples_add_l(s, CGS_M_AGENT_COLLECTOR_DEGRADED, c->ops->name, NULL,
+				  c->up ? fallback : c->rep.degraded);
 		cgs_samples_add_l(s, CGS_M_AGENT_COLLECTOR_ERRORS, c->ops->name, NULL, (double)c->errors);
 		if (c->up && c->ops->collect_agent)
 			c->ops->collect_agent(c->state, s);
@@ -344,6 +350,56 @@ static int drop_capabilities(void)
 	return 0;
 }
 
+/*
+ * Starts one collector, unless the configuration leaves it off or the test
+ * knob forbids it; records the outcome in s->rep. With `trial` (`cgsight
+ * check`), collectors that would take the agent's own files are not tried.
+ */
+static void collector_start(struct collector_slot *s, const struct cgs_collector_ops *ops,
+			    const struct cgs_collector_ctx *ctx, const struct cgs_test_disable *td, bool trial)
+{
+	const struct cgs_config *cfg = ctx->cfg;
+	struct cgs_collector_report *r = &s->rep;
+	const char *why = NULL;
+	int e;
+
+	s->ops = ops;
+	s->fd = -1;
+	r->name = ops->name;
+	if (ops->bpf && !cfg->bpf) {
+		r->state = CGS_COL_OFF_CONFIG;
+		r->why = "bpf is disabled in the configuration";
+		return;
+	}
+	if (ops->enabled && !ops->enabled(cfg)) {
+		r->state = CGS_COL_OFF_CONFIG;
+		r->why = "not enabled in the configuration";
+		return;
+	}
+	if (cgs_test_disable_collector(td, ops->name)) {
+		r->state = CGS_COL_FORCED_OFF;
+		r->why = "disabled by " CGS_TEST_DISABLE_ENV;
+		r->degraded = true;
+		return;
+	}
+	if (trial && ops->check_skips) {
+		r->state = CGS_COL_NOT_TRIED;
+		r->why = "not started by check (it would take the running agent's files)";
+		return;
+	}
+	e = ops->init(ctx, &s->state, &why);
+	if (e) {
+		r->state = CGS_COL_UNAVAILABLE;
+		r->why = why ? why : "initialisation failed";
+		r->err = e;
+		r->degraded = true;
+		return;
+	}
+	s->up = true;
+	r->state = CGS_COL_UP;
+	r->variant = cgs_collector_variant(ops, s->state, &r->degraded);
+}
+
 /* Reads a small file (token, PEM) whole; trailing whitespace trimmed when `trim`. NULL with errno. */
 static char *read_secret(const char *path, bool trim)
 {
@@ -438,26 +494,35 @@ static int agent_setup(struct agent *a, const struct cgs_config *cfg)
 		.notify = notify,
 		.notify_arg = a,
 	};
+	struct cgs_test_disable td;
+	char summary[512] = "", degraded[256] = "";
+
+	cgs_test_disable_get(&td);
 	for (size_t i = 0; cgs_collectors[i] && a->ncol < MAX_COLLECTORS; i++) {
 		struct collector_slot *s = &a->col[a->ncol++];
-		const char *why = NULL;
+		const struct cgs_collector_report *r = &s->rep;
 
-		s->ops = cgs_collectors[i];
-		s->fd = -1;
-		if (s->ops->bpf && !cfg->bpf) {
-			cgs_log_info(LOG_COMP, "collector %s off: bpf is disabled in the configuration", s->ops->name);
+		collector_start(s, cgs_collectors[i], &ctx, &td, false);
+		if (r->state == CGS_COL_OFF_CONFIG)
+			cgs_log_info(LOG_COMP, "collector %s off: %s", r->name, r->why);
+		else if (r->state == CGS_COL_FORCED_OFF)
+			cgs_log_warn(LOG_COMP, "collector %s off: %s (testing only); running without it", r->name,
+				     r->why);
+		else if (r->state == CGS_COL_UNAVAILABLE)
+			cgs_log_warn(LOG_COMP, "collector %s unavailable: %s (%s); running without it", r->name, r->why,
+				     strerror(-r->err));
+		if (r->degraded)
+			snprintf(degraded + strlen(degraded), sizeof(degraded) - strlen(degraded), " %s", r->name);
+		if (!s->up)
 			continue;
-		}
-		e = s->ops->init(&ctx, &s->state, &why);
-		if (e) {
-			cgs_log_warn(LOG_COMP, "collector %s unavailable: %s (%s); running without it", s->ops->name,
-				     why ? why : "initialisation failed", strerror(-e));
-			continue;
-		}
-		s->up = true;
+		snprintf(summary + strlen(summary), sizeof(summary) - strlen(summary), " %s=%s%s", r->name,
+			 r->variant, r->degraded ? "(fallback)" : "");
 		if (s->ops->fd && (s->fd = s->ops->fd(s->state)) >= 0)
 			epoll_add(a->epfd, s->fd, i);
 	}
+	cgs_log_info(LOG_COMP, "collectors:%s", summary[0] ? summary : " none");
+	if (degraded[0])
+		cgs_log_warn(LOG_COMP, "degraded collectors (cgsight_collector_degraded, cgsight check):%s", degraded);
 	/* Loading BPF objects parses the kernel's BTF (megabytes); give that heap back. */
 	malloc_trim(0);
 	/* Lifecycle events are live before the first walk, so nothing falls between them. */
@@ -570,6 +635,57 @@ static void reload_config(struct agent *a)
 		cgs_log_warn(LOG_COMP, "SIGHUP: changed, not applied until a restart: %s%s", changed,
 			     len >= sizeof(changed) ? "..." : "");
 	free(n);
+}
+
+static void plan_notify(void *arg, unsigned what)
+{
+	(void)arg;
+	(void)what;
+}
+
+size_t cgs_agent_plan(const struct cgs_config *cfg, const struct cgs_cgroup_mounts *mounts,
+		      const struct cgs_bpf_features *features, struct cgs_collector_report *rep, size_t max)
+{
+	struct collector_slot col[MAX_COLLECTORS];
+	struct cgs_slots *slots = NULL;
+	struct cgs_registry *reg;
+	struct cgs_test_disable td;
+	size_t n = 0;
+
+	memset(col, 0, sizeof(col));
+	if (cfg->bpf && features->bpf)
+		slots = cgs_slots_new((uint32_t)cfg->bpf_max_containers + 1);
+	struct cgs_registry_opts ro = {
+		.mounts = mounts,
+		.slots = slots,
+		.include_host = cfg->include_host,
+		.runtime_dirs = { cfg->containerd_state_dir, cfg->crio_state_dir, cfg->docker_state_dir,
+				  cfg->podman_state_dir },
+		.proc_root = cfg->proc_root,
+		.max_containers = cfg->max_containers,
+		.max_series_per_container = cfg->max_series_per_container,
+	};
+	reg = cgs_registry_new(&ro);
+	struct cgs_collector_ctx ctx = {
+		.cfg = cfg,
+		.mounts = mounts,
+		.features = features,
+		.registry = reg,
+		.slots = slots,
+		.notify = plan_notify,
+	};
+
+	cgs_test_disable_get(&td);
+	for (size_t i = 0; reg && cgs_collectors[i] && n < MAX_COLLECTORS && n < max; i++, n++)
+		collector_start(&col[n], cgs_collectors[i], &ctx, &td, true);
+	for (size_t i = 0; i < n; i++) {
+		rep[i] = col[i].rep;
+		if (col[i].up && col[i].ops->destroy)
+			col[i].ops->destroy(col[i].state);
+	}
+	cgs_registry_free(reg);
+	cgs_slots_free(slots);
+	return n;
 }
 
 int cgs_agent_run(const struct cgs_config *cfg, cgs_config_reload_fn reload)

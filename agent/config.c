@@ -68,6 +68,8 @@ const struct cgs_cfg_key cgs_cfg_keys[] = {
 	  "/var/lib/containers/storage/overlay-containers/*/userdata/ctr.log",
 	  0, 0, OFF(log_paths),
 	  "Glob patterns of the log files to tail: CRI files (Kubernetes, Podman k8s-file) and Docker json-file." },
+	{ "log_link_roots", CGS_CFG_PATH_LIST, "/var/log/pods", 0, 0, OFF(log_link_roots),
+	  "Where a log_paths match that is a symlink may lead, besides the directories of the log_paths patterns themselves (Kubernetes links /var/log/containers/*.log into /var/log/pods); a file resolving elsewhere is not read, counted in cgsight_logs_rejected_files_total." },
 	{ "log_position_file", CGS_CFG_PATH, "/var/lib/cgsight/logs.pos", 0, 0, OFF(log_position_file),
 	  "Where the acknowledged offset of every tailed file is kept (survives restarts and kill -9)." },
 	{ "log_spool_dir", CGS_CFG_PATH, "/var/lib/cgsight/spool", 0, 0, OFF(log_spool_dir),

@@ -57,6 +57,7 @@ struct cgs_config {
 	/* anchor:config-net */
 	bool logs;
 	char log_paths[CGS_CFG_LIST_MAX];
+	char log_link_roots[CGS_CFG_LIST_MAX];
 	char log_position_file[PATH_MAX];
 	char log_spool_dir[PATH_MAX];
 	uint64_t log_buffer_bytes;

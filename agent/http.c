@@ -149,11 +149,9 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, struct body *bd, c
 }
 
 static enum MHD_Result serve_metrics(struct cgs_http *h, struct MHD_Connection *conn,
-				     struct cgs_snapshot *snap)
+				     struct cgs_snapshot *snap, int gz)
 {
 	uint64_t t0 = mono_ns();
-	const char *ae = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding");
-	int gz = ae && cgs_http_accepts_gzip(ae);
 	struct body *bd = calloc(1, sizeof(*bd));
 	struct cgs_samples self;
 	struct cgs_buf tail;
@@ -225,16 +223,50 @@ static int token_equal(const char *a, const char *b)
 	return d == 0;
 }
 
-static int authorized(struct cgs_http *h, struct MHD_Connection *conn)
+static int authorized(const char *v, const char *token)
 {
-	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-
 	if (!v || strncasecmp(v, "Bearer ", 7) != 0)
 		return 0;
 	v += 7;
 	while (*v == ' ')
 		v++;
-	return token_equal(v, h->token);
+	return token_equal(v, token);
+}
+
+void cgs_http_decide(const struct cgs_http_request *rq, const char *token, struct cgs_http_decision *d)
+{
+	static const struct {
+		const char *path;
+		enum cgs_http_route route;
+	} paths[] = {
+		{ "/", CGS_HTTP_ROUTE_INDEX },
+		{ "/healthz", CGS_HTTP_ROUTE_HEALTHZ },
+		{ "/metrics", CGS_HTTP_ROUTE_METRICS },
+		{ "/api/v1/containers", CGS_HTTP_ROUTE_API },
+	};
+	const char *path = rq->path ? rq->path : "";
+
+	memset(d, 0, sizeof(*d));
+	if (!rq->method || (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0)) {
+		d->route = CGS_HTTP_ROUTE_BAD_METHOD;
+		d->status = 405;
+		return;
+	}
+	d->route = CGS_HTTP_ROUTE_NOT_FOUND;
+	d->status = 404;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (!strcmp(path, paths[i].path)) {
+			d->route = paths[i].route;
+			d->status = 200;
+		}
+	/* Unknown paths too: without the token a client learns nothing, not even what exists. */
+	if (token && d->route != CGS_HTTP_ROUTE_HEALTHZ && !authorized(rq->authorization, token)) {
+		d->route = CGS_HTTP_ROUTE_UNAUTHORIZED;
+		d->status = 401;
+		return;
+	}
+	d->gzip = d->route == CGS_HTTP_ROUTE_METRICS && rq->accept_encoding &&
+		  cgs_http_accepts_gzip(rq->accept_encoding);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -243,10 +275,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 {
 	struct cgs_http *h = cls;
 	struct cgs_snapshot *snap;
+	struct cgs_http_decision d;
+	struct cgs_http_request rq = {
+		.method = method,
+		.path = url,
+		.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
+		.accept_encoding = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding"),
+	};
 	(void)version;
 	(void)upload_data;
 
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+	cgs_http_decide(&rq, h->token, &d);
+	if (d.route == CGS_HTTP_ROUTE_BAD_METHOD) {
 		/* Refuse bodies without reading them. */
 		if (*upload_data_size)
 			*upload_data_size = 0;
@@ -264,7 +304,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		*req_cls = h;
 		return MHD_YES;
 	}
-	if (h->token && strcmp(url, "/healthz") != 0 && !authorized(h, conn)) {
+	switch (d.route) {
+	case CGS_HTTP_ROUTE_UNAUTHORIZED: {
 		struct MHD_Response *r = MHD_create_response_from_buffer(
 			13, (void *)(uintptr_t)"unauthorized\n", MHD_RESPMEM_PERSISTENT);
 
@@ -278,11 +319,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		MHD_destroy_response(r);
 		return ret;
 	}
-	snap = cgs_store_acquire(h->store);
-	if (!strcmp(url, "/healthz")) {
+	case CGS_HTTP_ROUTE_HEALTHZ: {
 		struct timespec ts;
 		double age;
 
+		snap = cgs_store_acquire(h->store);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		age = snap ? (double)ts.tv_sec - snap->taken : 1e9;
 		cgs_snapshot_release(snap);
@@ -290,16 +331,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			return send_simple(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "stale: no collection recently\n");
 		return send_simple(conn, MHD_HTTP_OK, "ok\n");
 	}
-	if (!strcmp(url, "/metrics") || !strcmp(url, "/api/v1/containers")) {
+	case CGS_HTTP_ROUTE_METRICS:
+	case CGS_HTTP_ROUTE_API:
+		snap = cgs_store_acquire(h->store);
 		if (!snap)
 			return send_simple(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "starting: no snapshot yet\n");
-		return url[1] == 'm' ? serve_metrics(h, conn, snap) : serve_api(conn, snap);
+		return d.route == CGS_HTTP_ROUTE_METRICS ? serve_metrics(h, conn, snap, d.gzip) : serve_api(conn, snap);
+	case CGS_HTTP_ROUTE_INDEX:
+		return send_simple(conn, MHD_HTTP_OK, "cgsight agent: /metrics /healthz /api/v1/containers\n");
+	default:
+		return send_simple(conn, MHD_HTTP_NOT_FOUND, "not found\n");
 	}
-	cgs_snapshot_release(snap);
-	if (!strcmp(url, "/"))
-		return send_simple(conn, MHD_HTTP_OK,
-				   "cgsight agent: /metrics /healthz /api/v1/containers\n");
-	return send_simple(conn, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)

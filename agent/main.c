@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../collectors/collector.h"
 #include "agent.h"
+#include "bpf_probe.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -197,6 +199,26 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	cgs_log_set_level((enum cgs_log_level)cfg.log_level);
+	{
+		struct cgs_test_disable td;
+		char err[256];
+
+		if (cgs_test_disable_parse(getenv(CGS_TEST_DISABLE_ENV), &td, err, sizeof(err)) < 0) {
+			fprintf(stderr, "cgsight: %s\n", err);
+			return 2;
+		}
+		for (size_t i = 0; i < td.ncollectors; i++) {
+			size_t c = 0;
+
+			while (cgs_collectors[c] && strcmp(cgs_collectors[c]->name, td.collectors[i]))
+				c++;
+			if (!cgs_collectors[c]) {
+				fprintf(stderr, "cgsight: %s: no collector named '%s'\n", CGS_TEST_DISABLE_ENV,
+					td.collectors[i]);
+				return 2;
+			}
+		}
+	}
 	if (!strcmp(cmd, "check"))
 		return cgs_agent_check(&cfg);
 	agent_argc = argc - 2;

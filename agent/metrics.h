@@ -101,6 +101,7 @@ struct cgs_family {
 	X(LOGS_FORWARD_UP)                       \
 	X(LOGS_FORWARD_ERRORS)                   \
 	X(LOGS_WRITE_ERRORS)                     \
+	X(LOGS_REJECTED_FILES)                   \
 	X(HTTP_REQUESTS)                         \
 	X(HTTP_REQUEST_DURATION)                 \
 	X(AGENT_SPANS)                           \
@@ -112,6 +113,8 @@ struct cgs_family {
 	X(AGENT_CONTAINERS)                      \
 	X(AGENT_COLLECTOR_ERRORS)                \
 	X(AGENT_COLLECTOR_UP)                    \
+	X(AGENT_COLLECTOR_INFO)                  \
+	X(AGENT_COLLECTOR_DEGRADED)              \
 	X(AGENT_RUNTIME_ERRORS)                  \
 	X(AGENT_EVENTS_LOST)                     \
 	X(AGENT_COLLECTION_DURATION)             \

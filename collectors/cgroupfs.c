@@ -63,6 +63,7 @@ struct cgfs_absent {
 
 struct cgfs_state {
 	long user_hz;
+	bool hybrid;                 /* v1 controllers beside the v2 hierarchy */
 	uint32_t pass;               /* collection passes (begin calls) */
 	struct cgfs_absent *absent;  /* open addressing, power-of-two capacity */
 	size_t absent_cap, absent_n;
@@ -713,6 +714,7 @@ static int cgfs_init(const struct cgs_collector_ctx *ctx, void **state, const ch
 		return -ENOMEM;
 	hz = sysconf(_SC_CLK_TCK);
 	st->user_hz = hz > 0 ? hz : 100;
+	st->hybrid = ctx && ctx->mounts && ctx->mounts->hybrid;
 	*state = st;
 	return 0;
 }
@@ -726,8 +728,18 @@ static void cgfs_destroy(void *state)
 	free(st);
 }
 
+/* Reading v1 controllers on a hybrid host is the host's layout, not a fallback. */
+static const char *cgfs_variant(void *state, bool *fallback)
+{
+	const struct cgfs_state *st = state;
+
+	*fallback = false;
+	return st->hybrid ? "v2+v1" : "v2";
+}
+
 const struct cgs_collector_ops cgs_collector_cgroupfs = {
 	.name = "cgroupfs",
+	.variant = cgfs_variant,
 	.init = cgfs_init,
 	.begin = cgfs_begin,
 	.collect = cgfs_collect,

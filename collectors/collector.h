@@ -37,6 +37,13 @@ struct cgs_collector_ops {
 	const char *name;
 	bool bpf; /* loads BPF programs: skipped when the configuration says `bpf: false` */
 	/*
+	 * Whether the configuration asks for this collector (e.g. `logs: true`).
+	 * A collector the configuration leaves off is not degraded. NULL: always.
+	 */
+	bool (*enabled)(const struct cgs_config *cfg);
+	/* init takes files the running agent holds (locks, positions): `cgsight check` does not try it. */
+	bool check_skips;
+	/*
 	 * Creates the state. 0, or -errno: -EOPNOTSUPP when the kernel or host
 	 * lacks what the collector needs (the agent logs `why` and runs
 	 * without it), other -errno for real failures. `why` may be NULL.
@@ -65,9 +72,19 @@ struct cgs_collector_ops {
 	 */
 	int (*api_events)(void *state, struct json_object *events);
 	void (*destroy)(void *state);
+	/*
+	 * The variant running, a short token for `cgsight check` and the
+	 * cgsight_collector_info metric (e.g. "tp_btf+task_storage"); *fallback
+	 * is set when it is not the collector's preferred one (a kernel feature
+	 * missing or refused). Optional: no variant means "default".
+	 */
+	const char *(*variant)(void *state, bool *fallback);
 };
 
 /* The registry of collectors, in collection order; NULL-terminated. */
 extern const struct cgs_collector_ops *const cgs_collectors[];
+
+/* ops->variant of a running collector ("default" without one); *fallback as there. */
+const char *cgs_collector_variant(const struct cgs_collector_ops *ops, void *state, bool *fallback);
 
 #endif

@@ -89,6 +89,7 @@ struct l7 {
 	unsigned slice;
 	pthread_t th;
 	bool running;
+	bool btf;                     /* tp_btf programs, else raw_tp */
 	/* shared, under mu */
 	pthread_mutex_t mu;
 	struct red *red;
@@ -585,6 +586,7 @@ static int l7_init(const struct cgs_collector_ctx *ctx, void **state, const char
 		*why = "out of memory";
 		goto fail;
 	}
+	l->btf = f->tp_btf;
 	e = l7_load(l, f->tp_btf);
 	if (e) {
 		*why = "loading or attaching the BPF programs failed";
@@ -691,9 +693,24 @@ static int l7_collect_agent(void *state, struct cgs_samples *out)
 	return 0;
 }
 
+static bool l7_enabled(const struct cgs_config *cfg)
+{
+	return cfg->traces;
+}
+
+static const char *l7_variant(void *state, bool *fallback)
+{
+	const struct l7 *l = state;
+
+	*fallback = !l->btf;
+	return l->btf ? "tp_btf" : "raw_tp";
+}
+
 const struct cgs_collector_ops cgs_collector_l7 = {
 	.name = "l7",
 	.bpf = true,
+	.enabled = l7_enabled,
+	.variant = l7_variant,
 	.init = l7_init,
 	.collect = l7_collect,
 	.collect_agent = l7_collect_agent,

@@ -27,6 +27,7 @@ struct lifecycle {
 	uint64_t truncated;
 	uint64_t lost_seen;
 	uint64_t bad;
+	bool btf;
 };
 
 static int on_event(void *arg, void *data, size_t len)
@@ -93,7 +94,7 @@ static int lifecycle_init(const struct cgs_collector_ctx *ctx, void **state, con
 		e = -errno;
 		goto fail;
 	}
-	btf = f->tp_btf;
+	btf = lc->btf = f->tp_btf;
 	bpf_program__set_autoload(lc->skel->progs.handle_cgroup_mkdir, btf);
 	bpf_program__set_autoload(lc->skel->progs.handle_cgroup_rmdir, btf);
 	bpf_program__set_autoload(lc->skel->progs.handle_cgroup_mkdir_raw, !btf);
@@ -147,9 +148,18 @@ static int lifecycle_collect_agent(void *state, struct cgs_samples *out)
 				 (double)(lc->lost_seen + lc->truncated + lc->bad));
 }
 
+static const char *lifecycle_variant(void *state, bool *fallback)
+{
+	const struct lifecycle *lc = state;
+
+	*fallback = !lc->btf;
+	return lc->btf ? "tp_btf" : "raw_tp";
+}
+
 const struct cgs_collector_ops cgs_collector_lifecycle = {
 	.name = "lifecycle",
 	.bpf = true,
+	.variant = lifecycle_variant,
 	.init = lifecycle_init,
 	.fd = lifecycle_fd,
 	.poll = lifecycle_poll,

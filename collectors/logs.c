@@ -488,12 +488,30 @@ static int logs_collect_agent(void *state, struct cgs_samples *out)
 	cgs_samples_add_l(out, CGS_M_LOGS_FORWARD_ERRORS, "unknown_ack", NULL, (double)st->errors_unknown_ack);
 	cgs_samples_add_l(out, CGS_M_LOGS_WRITE_ERRORS, "positions", NULL, (double)lg->pos_err.total);
 	cgs_samples_add_l(out, CGS_M_LOGS_WRITE_ERRORS, "spool", NULL, (double)lg->spool_err.total);
+	cgs_samples_add_l(out, CGS_M_LOGS_REJECTED_FILES, "link_outside_roots", NULL, (double)st->rejected_links);
 	return 0;
+}
+
+static bool logs_enabled(const struct cgs_config *cfg)
+{
+	return cfg->logs;
+}
+
+/* Without inotify (or out of watches) new files and writes are found by polling: slower, not lossy. */
+static const char *logs_variant(void *state, bool *fallback)
+{
+	const struct lg *lg = state;
+
+	*fallback = lg->ifd < 0 || lg->no_watch;
+	return lg->ifd < 0 ? "polling" : lg->no_watch ? "inotify+polling" : "inotify";
 }
 
 const struct cgs_collector_ops cgs_collector_logs = {
 	.name = "logs",
 	.bpf = false,
+	.enabled = logs_enabled,
+	.check_skips = true,
+	.variant = logs_variant,
 	.init = logs_init,
 	.fd = logs_fd,
 	.poll = logs_poll,

@@ -221,6 +221,7 @@ struct lg_stats {
 	uint64_t rotations_rename, rotations_truncate;
 	uint64_t errors_connect, errors_handshake, errors_timeout, errors_closed, errors_protocol;
 	uint64_t errors_unknown_ack; /* acks naming no chunk in flight (ignored) */
+	uint64_t rejected_links;
 	double backpressure_s;
 	uint64_t files_waiting;
 };
@@ -258,6 +259,11 @@ struct lg {
 	/* discovery */
 	char *patterns[LG_MAX_PATTERNS + 1]; /* log_paths, and events_file */
 	size_t npatterns;
+	/* Where followed files may resolve to: the patterns' literal directories, then log_link_roots. */
+	char *roots[2 * LG_MAX_PATTERNS];
+	char *roots_real[2 * LG_MAX_PATTERNS]; /* their realpath when last resolved, or NULL */
+	size_t nroots;
+	struct lg_map rejected;     /* (path, target) pairs refused already: counted and logged once */
 	struct lg_map dirs_by_wd, files_by_wd, files_by_path, files_by_ino, pos_by_ino;
 	struct lg_file *files;      /* all open files */
 	size_t nfiles, nrotated;
@@ -343,7 +349,9 @@ struct lg_cstat *lg_cstat_get(struct lg *lg, const char *id);
  * Opens `path` (a followed name, or a rotated file when !followed). With
  * `pred` (the rotated file the path had before), the new file is read only
  * once `pred` was read to its end, so a path's records stay in order across
- * a rotation. 0, -EEXIST (inode tracked already), -EMFILE (log_max_files), -errno.
+ * a rotation. 0, -EEXIST (inode tracked already), -EMFILE (log_max_files),
+ * -EXDEV (it resolves outside the allowed roots, see lg_watch_allowed:
+ * counted in rejected_links and logged, once per path and target), -errno.
  */
 int lg_file_open(struct lg *lg, const char *path, bool followed, struct lg_file *pred, struct lg_file **out);
 /*
@@ -397,6 +405,8 @@ void lg_watch_events(struct lg *lg);
 void lg_watch_tick(struct lg *lg, uint64_t now);
 /* Follows `path` if it is a regular file not yet followed. */
 void lg_watch_follow(struct lg *lg, const char *path);
+/* Whether `real` (a resolved file path) lies inside the log_paths directories or log_link_roots. */
+bool lg_watch_allowed(struct lg *lg, const char *real);
 void lg_watch_reopen_later(struct lg *lg, const char *path);
 void lg_watch_free(struct lg *lg);
 

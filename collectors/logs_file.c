@@ -279,27 +279,71 @@ void lg_file_after_read(struct lg *lg, struct lg_file *f)
 		lg_file_mark_ready(lg, f->succ);
 }
 
+/* A log_paths match that resolves outside the allowed roots: counted and logged once per path and target. */
+static void reject_link(struct lg *lg, const char *path, const char *real, const struct stat *st)
+{
+	uint64_t key = lg_hash_str(path) ^ cgs_fnv1a(CGS_FNV_OFFSET, &st->st_ino, sizeof(st->st_ino)) ^
+		       ((uint64_t)st->st_dev << 1);
+	struct lg_hnode *it = NULL;
+
+	if (lg_map_next(&lg->rejected, key, &it))
+		return;
+	if (lg->rejected.n >= 65536) /* bounded: past this, pairs may be counted again */
+		lg_map_free(&lg->rejected);
+	lg_map_put(&lg->rejected, key, (void *)1);
+	lg->st.rejected_links++;
+	/* Each one is worth a line; a flood of them (someone planting links) is rate limited. */
+	if (lg->st.rejected_links <= 100)
+		cgs_log_warn(LOG_COMP, "not reading %s: it resolves to %s, outside the log_paths directories and "
+				       "log_link_roots (cgsight_logs_rejected_files_total)", path, real);
+	else
+		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "not reading %s: it resolves to %s, outside the log_paths "
+				    "directories and log_link_roots (cgsight_logs_rejected_files_total)", path, real);
+}
+
 int lg_file_open(struct lg *lg, const char *path, bool followed, struct lg_file *pred, struct lg_file **out)
 {
 	struct lg_file *f;
 	struct stat st;
 	char proc[64], real[PATH_MAX];
 	ssize_t rl;
-	int fd;
+	int fd, pfd;
 
 	if (lg->nfiles >= lg->cfg->log_max_files)
 		return -EMFILE;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	/*
+	 * First a path-only descriptor: it opens nothing (no FIFO to block on, no
+	 * device to wake) yet pins the inode, whose type and resolved path are
+	 * checked before it is opened for reading through that same descriptor.
+	 */
+	pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(pfd);
 		return -EINVAL;
 	}
+	rl = readlink(proc, real, sizeof(real) - 1);
+	if (rl <= 0) {
+		close(pfd);
+		return rl < 0 ? -errno : -EINVAL;
+	}
+	real[rl] = '\0';
+	/* A reopened descriptor of ours (after a truncation) was checked when first opened. */
+	if (strncmp(path, "/proc/self/fd/", 14) != 0 && !lg_watch_allowed(lg, real)) {
+		reject_link(lg, path, real, &st);
+		close(pfd);
+		return -EXDEV;
+	}
 	if (lg_file_by_ino(lg, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) {
-		close(fd);
+		close(pfd);
 		return -EEXIST;
 	}
+	fd = open(proc, O_RDONLY | O_CLOEXEC);
+	close(pfd);
+	if (fd < 0)
+		return -errno;
 	f = calloc(1, sizeof(*f));
 	if (!f) {
 		close(fd);
@@ -308,9 +352,7 @@ int lg_file_open(struct lg *lg, const char *path, bool followed, struct lg_file 
 	f->fd = fd;
 	f->wd = -1;
 	f->path = strdup(path);
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	rl = readlink(proc, real, sizeof(real) - 1);
-	f->real = strndup(rl > 0 ? real : path, rl > 0 ? (size_t)rl : strlen(path));
+	f->real = strdup(real);
 	if (!f->path || !f->real) {
 		free(f->path);
 		free(f->real);

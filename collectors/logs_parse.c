@@ -86,7 +86,9 @@ int cgs_log_parse_time(const char *s, size_t len, int64_t *ns)
 		return -EINVAL;
 	int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
 
-	*ns = secs * 1000000000 + frac;
+	/* Nanoseconds since the epoch hold the years 1678 to 2262: a time outside is not one. */
+	if (__builtin_mul_overflow(secs, (int64_t)1000000000, ns) || __builtin_add_overflow(*ns, frac, ns))
+		return -EINVAL;
 	return 0;
 }
 

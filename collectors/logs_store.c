@@ -376,6 +376,11 @@ int cgs_spool_read(const char *path, struct cgs_spool_hdr *h, struct cgs_spool_r
 	if (payload) {
 		unsigned char crc[4];
 		off_t at = 12 + (off_t)hlen + 4;
+		struct stat st;
+
+		/* A payload longer than the file is a corrupt header (never allocate what a header claims). */
+		if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < (uint64_t)at + h->payload_len + 4)
+			goto out;
 
 		if (cgs_buf_reserve(payload, h->payload_len) < 0) {
 			e = -ENOMEM;

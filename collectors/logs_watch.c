@@ -77,6 +77,83 @@ static bool has_glob(const char *s, size_t n)
 	return false;
 }
 
+/* The literal directories of pattern `pat` before its first component with a wildcard (not its last one). */
+static int pattern_root(const char *pat, char *root, size_t rootlen)
+{
+	size_t n = 0, pc = components(pat);
+	const char *p = pat;
+
+	root[0] = '\0';
+	while (*p && n + 1 < pc) {
+		while (*p == '/')
+			p++;
+		const char *e = strchr(p, '/');
+		size_t cl = e ? (size_t)(e - p) : strlen(p);
+
+		if (!e || has_glob(p, cl))
+			break;
+		if (strlen(root) + 1 + cl + 1 >= rootlen)
+			return -ENAMETOOLONG;
+		strcat(root, "/");
+		strncat(root, p, cl);
+		n++;
+		p = e;
+	}
+	if (!root[0])
+		snprintf(root, rootlen, "/");
+	return 0;
+}
+
+/*
+ * Where a followed file may resolve to (see lg_watch_allowed): the
+ * patterns' roots and log_link_roots, as configured; resolved (realpath)
+ * when checked, as they may not exist yet or be symlinks themselves.
+ */
+static int add_roots(struct lg *lg)
+{
+	char root[PATH_MAX];
+
+	for (size_t i = 0; i < lg->npatterns; i++) {
+		if (pattern_root(lg->patterns[i], root, sizeof(root)) < 0)
+			continue;
+		if (!(lg->roots[lg->nroots] = strdup(root)))
+			return -ENOMEM;
+		lg->nroots++;
+	}
+	for (const char *p = lg->cfg->log_link_roots; *p && lg->nroots < 2 * LG_MAX_PATTERNS; p += strlen(p) + 1) {
+		if (!(lg->roots[lg->nroots] = strdup(p)))
+			return -ENOMEM;
+		lg->nroots++;
+	}
+	return 0;
+}
+
+static bool inside(const char *real, const char *root)
+{
+	size_t n = strlen(root);
+
+	return n == 1 || (!strncmp(real, root, n) && (real[n] == '/' || real[n] == '\0'));
+}
+
+bool lg_watch_allowed(struct lg *lg, const char *real)
+{
+	char rr[PATH_MAX];
+
+	/* The roots as resolved before (one open per new file: thousands at a start-up)... */
+	for (size_t i = 0; i < lg->nroots; i++)
+		if (lg->roots_real[i] && inside(real, lg->roots_real[i]))
+			return true;
+	/* ...and, before refusing, as they are now (created or re-linked since). */
+	for (size_t i = 0; i < lg->nroots; i++) {
+		free(lg->roots_real[i]);
+		lg->roots_real[i] = realpath(lg->roots[i], rr) ? strdup(rr) : NULL; /* a missing root holds nothing */
+	}
+	for (size_t i = 0; i < lg->nroots; i++)
+		if (lg->roots_real[i] && inside(real, lg->roots_real[i]))
+			return true;
+	return false;
+}
+
 int lg_watch_init(struct lg *lg)
 {
 	lg->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -104,7 +181,8 @@ int lg_watch_init(struct lg *lg)
 		}
 		*q = '\0';
 	}
-	return 0;
+	/* The patterns, the events file's included, give the directories links may resolve into. */
+	return add_roots(lg);
 }
 
 void lg_watch_free(struct lg *lg)
@@ -119,6 +197,11 @@ void lg_watch_free(struct lg *lg)
 	lg_map_free(&lg->dirs_by_wd);
 	for (size_t i = 0; i < lg->npatterns; i++)
 		free(lg->patterns[i]);
+	for (size_t i = 0; i < lg->nroots; i++) {
+		free(lg->roots[i]);
+		free(lg->roots_real[i]);
+	}
+	lg_map_free(&lg->rejected);
 	for (size_t i = 0; i < lg->nreopen; i++)
 		free(lg->reopen[i]);
 	free(lg->reopen);
@@ -220,7 +303,7 @@ void lg_watch_follow(struct lg *lg, const char *path)
 	} else if (r == -EACCES || r == -EPERM) {
 		lg->st.dropped_unreadable += (uint64_t)st.st_size;
 		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "cannot read %s: %s", path, strerror(-r));
-	} else if (r < 0 && r != -EEXIST && r != -ENOENT) {
+	} else if (r < 0 && r != -EEXIST && r != -ENOENT && r != -EXDEV) { /* -EXDEV: counted and logged */
 		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "cannot follow %s: %s", path, strerror(-r));
 	}
 }
@@ -338,29 +421,10 @@ static void walk(struct lg *lg, const char *dir, int depth)
 static void walk_pattern(struct lg *lg, const char *pat)
 {
 	char root[PATH_MAX];
-	size_t n = 0, pc = components(pat);
-	const char *p = pat;
 	struct stat st;
 
-	/* The literal directories before the first component with a wildcard (not the last one). */
-	root[0] = '\0';
-	while (*p && n + 1 < pc) {
-		while (*p == '/')
-			p++;
-		const char *e = strchr(p, '/');
-		size_t cl = e ? (size_t)(e - p) : strlen(p);
-
-		if (!e || has_glob(p, cl))
-			break;
-		if (strlen(root) + 1 + cl + 1 >= sizeof(root))
-			return;
-		strcat(root, "/");
-		strncat(root, p, cl);
-		n++;
-		p = e;
-	}
-	if (!root[0])
-		snprintf(root, sizeof(root), "/");
+	if (pattern_root(pat, root, sizeof(root)) < 0)
+		return;
 	/* Up to a directory that exists: its watch sees the rest being created. */
 	while (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		char *slash = strrchr(root, '/');

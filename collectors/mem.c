@@ -645,19 +645,6 @@ static int on_oom(void *arg, void *data, size_t len)
 
 /* ---- collector ops ------------------------------------------------------------ */
 
-/* Whether the comma list in CGSIGHT_TEST_DISABLE names `what` (tests only). */
-static bool test_disabled(const char *what)
-{
-	const char *v = getenv("CGSIGHT_TEST_DISABLE");
-	size_t n = strlen(what);
-
-	for (const char *p = v; p && *p; p += strcspn(p, ","), p += *p == ',') {
-		if (strncmp(p, what, n) == 0 && (p[n] == ',' || p[n] == 0))
-			return true;
-	}
-	return false;
-}
-
 static void mem_destroy(void *state)
 {
 	struct mem *m = state;
@@ -728,7 +715,7 @@ static int mem_init(const struct cgs_collector_ctx *ctx, void **state, const cha
 		goto fail;
 	}
 	/* Tests drive the raw_tp programs of a running agent with BPF_PROG_TEST_RUN (tp_btf ones cannot be). */
-	bool btf = f->tp_btf && f->task_storage && !test_disabled("mem_tp_btf");
+	bool btf = f->tp_btf && f->task_storage && !cgs_test_disable_design(CGS_DESIGN_MEM_TP_BTF);
 
 	e = btf ? mem_load(m, true) : f->raw_tp ? mem_load(m, false) : -EOPNOTSUPP;
 	if (e && btf && f->raw_tp) {
@@ -895,9 +882,18 @@ static int mem_api_events(void *state, struct json_object *events)
 	return cgs_mem_oom_log_json(&m->log, events);
 }
 
+static const char *mem_variant(void *state, bool *fallback)
+{
+	const struct mem *m = state;
+
+	*fallback = !m->btf;
+	return m->btf ? "tp_btf+task_storage" : "raw_tp+tid_hash";
+}
+
 const struct cgs_collector_ops cgs_collector_mem = {
 	.name = "mem",
 	.bpf = true,
+	.variant = mem_variant,
 	.init = mem_init,
 	.fd = mem_fd,
 	.poll = mem_poll,

@@ -187,9 +187,18 @@ static int net_collect(void *state, const struct cgs_container *c, struct cgs_sa
 	return 0;
 }
 
+/* One variant: cgroup_skb programs on the cgroup2 root. */
+static const char *net_variant(void *state, bool *fallback)
+{
+	(void)state;
+	*fallback = false;
+	return "cgroup_skb";
+}
+
 const struct cgs_collector_ops cgs_collector_net = {
 	.name = "net",
 	.bpf = true,
+	.variant = net_variant,
 	.init = net_init,
 	.collect = net_collect,
 	.destroy = net_destroy,

@@ -34,3 +34,11 @@ const struct cgs_collector_ops *const cgs_collectors[] = {
 	/* anchor:entry-l7 */
 	NULL,
 };
+
+const char *cgs_collector_variant(const struct cgs_collector_ops *ops, void *state, bool *fallback)
+{
+	*fallback = false;
+	if (ops->variant)
+		return ops->variant(state, fallback);
+	return "default";
+}

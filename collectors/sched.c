@@ -150,19 +150,6 @@ fail:
 	return e < 0 ? e : -EINVAL;
 }
 
-/* Whether the comma list in CGSIGHT_TEST_DISABLE names `what`. */
-static bool test_disabled(const char *what)
-{
-	const char *v = getenv("CGSIGHT_TEST_DISABLE");
-	size_t n = strlen(what);
-
-	for (const char *p = v; p && *p; p += strcspn(p, ","), p += *p == ',') {
-		if (strncmp(p, what, n) == 0 && (p[n] == ',' || p[n] == 0))
-			return true;
-	}
-	return false;
-}
-
 static void sched_destroy(void *state)
 {
 	struct sched *s = state;
@@ -203,7 +190,7 @@ static int sched_init(const struct cgs_collector_ctx *ctx, void **state, const c
 		return -ENOMEM;
 	}
 	e = -EOPNOTSUPP;
-	rq = !test_disabled("sched_rq");
+	rq = !cgs_test_disable_design(CGS_DESIGN_SCHED_RQ);
 	if (rq) {
 		btf = f->tp_btf;
 		e = sched_load(s, ctx, btf, true);
@@ -255,9 +242,21 @@ static int sched_collect(void *state, const struct cgs_container *c, struct cgs_
 	return 0;
 }
 
+/* The token for `cgsight check` and cgsight_collector_info: only the "rq" design on tp_btf is preferred. */
+static const char *sched_variant(void *state, bool *fallback)
+{
+	const struct sched *s = state;
+
+	*fallback = !(s->rq && s->btf);
+	if (s->rq)
+		return s->btf ? "tp_btf+rq_stamps" : "raw_tp+rq_stamps";
+	return s->btf ? "tp_btf+task_storage" : "raw_tp+tid_hash";
+}
+
 const struct cgs_collector_ops cgs_collector_sched = {
 	.name = "sched",
 	.bpf = true,
+	.variant = sched_variant,
 	.init = sched_init,
 	.collect = sched_collect,
 	.destroy = sched_destroy,

@@ -51,6 +51,7 @@ struct syscalls {
 	struct cgs_collector_ctx ctx;
 	struct syscalls_bpf *skel;
 	const char *variant;
+	unsigned vflags;                   /* V_* of the variant loaded */
 	uint32_t nslots;                   /* container slots (agent/slots.h) */
 	uint32_t nidx;                     /* accumulator records */
 	unsigned top_k;                    /* config syscalls_top_k */
@@ -69,11 +70,12 @@ enum { V_BTF = 1, V_STORAGE = 2 };
 static const struct {
 	unsigned flags;
 	const char *desc;
+	const char *token; /* cgsight_collector_info's variant */
 } variants[] = {
-	{ V_BTF | V_STORAGE, "tp_btf programs, task local storage for switched-out calls" },
-	{ V_STORAGE, "raw_tp programs, task local storage for switched-out calls" },
-	{ V_BTF, "tp_btf programs, thread-id hash for switched-out calls" },
-	{ 0, "raw_tp programs, thread-id hash for switched-out calls" },
+	{ V_BTF | V_STORAGE, "tp_btf programs, task local storage for switched-out calls", "tp_btf+task_storage" },
+	{ V_STORAGE, "raw_tp programs, task local storage for switched-out calls", "raw_tp+task_storage" },
+	{ V_BTF, "tp_btf programs, thread-id hash for switched-out calls", "tp_btf+tid_hash" },
+	{ 0, "raw_tp programs, thread-id hash for switched-out calls", "raw_tp+tid_hash" },
 };
 
 static void syscalls_destroy(void *state)
@@ -293,6 +295,7 @@ static int syscalls_init(const struct cgs_collector_ctx *ctx, void **state, cons
 		e = load_variant(s, v);
 		if (!e) {
 			s->variant = variants[i].desc;
+			s->vflags = v;
 			break;
 		}
 		cgs_log_debug(LOG_COMP, "variant %s did not load: %s", variants[i].desc, strerror(-e));
@@ -406,9 +409,21 @@ static int syscalls_collect_agent(void *state, struct cgs_samples *out)
 				 (double)s->unmeasured);
 }
 
+static const char *syscalls_variant(void *state, bool *fallback)
+{
+	const struct syscalls *s = state;
+
+	*fallback = s->vflags != (V_BTF | V_STORAGE);
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
+		if (variants[i].flags == s->vflags)
+			return variants[i].token;
+	return "default";
+}
+
 const struct cgs_collector_ops cgs_collector_syscalls = {
 	.name = "syscalls",
 	.bpf = true,
+	.variant = syscalls_variant,
 	.init = syscalls_init,
 	.fd = syscalls_fd,
 	.poll = syscalls_poll,

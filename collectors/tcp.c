@@ -55,6 +55,12 @@ static const char *const variant_name[] = {
 	[TCP_RAW_HASH] = "raw_tp programs with a hash of sockets",
 };
 
+static const char *const variant_token[] = {
+	[TCP_BTF_STORAGE] = "tp_btf+sk_storage",
+	[TCP_BTF_HASH] = "tp_btf+sock_hash",
+	[TCP_RAW_HASH] = "raw_tp+sock_hash",
+};
+
 struct tcp {
 	struct tcp_bpf *skel;
 	enum tcp_variant variant;
@@ -221,6 +227,8 @@ static int tcp_init(const struct cgs_collector_ctx *ctx, void **state, const cha
 	for (enum tcp_variant v = f->tp_btf ? TCP_BTF_STORAGE : TCP_RAW_HASH; v <= TCP_RAW_HASH; v++) {
 		if (v == TCP_RAW_HASH && !f->raw_tp)
 			break;
+		if (v == TCP_BTF_STORAGE && !f->sk_storage)
+			continue;
 		e = tcp_load(tc, ctx, v, has_err == 1);
 		if (!e)
 			break;
@@ -366,9 +374,18 @@ static int tcp_collect_agent(void *state, struct cgs_samples *out)
 					  __atomic_load_n(&tc->skel->bss->peers_lost, __ATOMIC_RELAXED)));
 }
 
+static const char *tcp_variant(void *state, bool *fallback)
+{
+	const struct tcp *tc = state;
+
+	*fallback = tc->variant != TCP_BTF_STORAGE;
+	return variant_token[tc->variant];
+}
+
 const struct cgs_collector_ops cgs_collector_tcp = {
 	.name = "tcp",
 	.bpf = true,
+	.variant = tcp_variant,
 	.init = tcp_init,
 	.begin = tcp_begin,
 	.collect = tcp_collect,

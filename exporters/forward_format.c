@@ -326,15 +326,94 @@ static int decode_msg(const msgpack_object *o, struct cgs_fwd_msg *m)
 	return 0;
 }
 
+static uint64_t be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * Bytes of the first msgpack object in p[0..len): > 0, 0 when it is not
+ * complete yet, -EBADMSG. No allocation: msgpack-c allocates containers by
+ * the element counts their headers claim (a 5-byte header can ask for
+ * gigabytes), so only a complete object, whose counts its own bytes bound,
+ * is given to it.
+ */
+static ssize_t mp_object_len(const unsigned char *p, size_t len, int depth)
+{
+	/* Total sizes of the fixed-size types from 0xc0: nil, (never used), false, true, then by code. */
+	static const unsigned char fixed[0x20] = {
+		[0x00] = 1, [0x02] = 1, [0x03] = 1, [0x0a] = 5, [0x0b] = 9, [0x0c] = 2, [0x0d] = 3, [0x0e] = 5,
+		[0x0f] = 9, [0x10] = 2, [0x11] = 3, [0x12] = 5, [0x13] = 9, [0x14] = 3, [0x15] = 4, [0x16] = 6,
+		[0x17] = 10, [0x18] = 18,
+	};
+	size_t hdr, off;
+	uint64_t n = 0, body = 0;
+	unsigned c;
+
+	if (!len)
+		return 0;
+	if (depth > 32)
+		return -EBADMSG;
+	c = p[0];
+	if (c <= 0x7f || c >= 0xe0)
+		return 1;
+	if ((c & 0xf0) == 0x80 || (c & 0xf0) == 0x90) {
+		hdr = 1;
+		n = (uint64_t)(c & 0x0f) * ((c & 0xf0) == 0x80 ? 2 : 1);
+	} else if ((c & 0xe0) == 0xa0) {
+		hdr = 1;
+		body = c & 0x1f;
+	} else if (fixed[c - 0xc0]) {
+		return len >= fixed[c - 0xc0] ? fixed[c - 0xc0] : 0;
+	} else {
+		switch (c) {
+		case 0xc4: case 0xd9: hdr = 2; break;  /* bin8, str8 */
+		case 0xc5: case 0xda: hdr = 3; break;  /* bin16, str16 */
+		case 0xc6: case 0xdb: hdr = 5; break;  /* bin32, str32 */
+		case 0xc7: hdr = 3; break;             /* ext8: size, type */
+		case 0xc8: hdr = 4; break;
+		case 0xc9: hdr = 6; break;
+		case 0xdc: case 0xde: hdr = 3; break;  /* array16, map16 */
+		case 0xdd: case 0xdf: hdr = 5; break;  /* array32, map32 */
+		default: return -EBADMSG;              /* 0xc1 */
+		}
+		if (len < hdr)
+			return 0;
+		if (c >= 0xdc)
+			n = be(p + 1, (int)hdr - 1) * (c >= 0xde ? 2 : 1);
+		else
+			body = be(p + 1, c >= 0xc7 && c <= 0xc9 ? (int)hdr - 2 : (int)hdr - 1);
+	}
+	if (len - hdr < body)
+		return 0;
+	off = hdr + (size_t)body;
+	/* Every element takes a byte at least: a count past the bytes at hand is incomplete. */
+	for (uint64_t i = 0; i < n; i++) {
+		ssize_t r = mp_object_len(p + off, len - off, depth + 1);
+
+		if (r <= 0)
+			return r;
+		off += (size_t)r;
+	}
+	return (ssize_t)off;
+}
+
 ssize_t cgs_fwd_parse_server(const char *buf, size_t len, struct cgs_fwd_msg *msg)
 {
 	msgpack_unpacked u;
 	size_t off = 0;
-	ssize_t r;
+	ssize_t r, olen;
 
 	memset(msg, 0, sizeof(*msg));
+	olen = mp_object_len((const unsigned char *)buf, len, 0);
+	if (olen <= 0)
+		return olen;
 	msgpack_unpacked_init(&u);
-	switch (msgpack_unpack_next(&u, buf, len, &off)) {
+	switch (msgpack_unpack_next(&u, buf, (size_t)olen, &off)) {
 	case MSGPACK_UNPACK_SUCCESS:
 		r = decode_msg(&u.data, msg);
 		if (r == 0)

@@ -284,6 +284,21 @@ static void test_server_messages(void **state)
 	assert_int_equal(cgs_fwd_parse_server(buf, 4, &m), -EBADMSG);
 	n = pypack("{'ack': 'x' * 100}", buf, sizeof(buf)); /* longer than any id of ours */
 	assert_int_equal(cgs_fwd_parse_server(buf, n, &m), -EBADMSG);
+	/*
+	 * Headers claiming more elements or bytes than follow (found by fuzzing:
+	 * msgpack-c allocated by the claim): incomplete, nothing allocated; the
+	 * same message completed parses.
+	 */
+	const char huge[][8] = { "\xdf\x7f\xff\xff\xff\xa3", "\xdd\xff\xff\xff\xff\x01", "\xdb\xff\xff\xff\xf0\x61\x62",
+				 "\x92\xa4PONG\xdf\xff" };
+
+	for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); i++)
+		assert_int_equal(cgs_fwd_parse_server(huge[i], 6, &m), 0);
+	n = pypack("[{'a': [1, 2, {'b': b'x' * 300}]}, 'y' * 400, 1.5, -3, 2**40, None, True, {}]", buf, sizeof(buf));
+	assert_true(n > 700 && n < sizeof(buf));
+	for (size_t k = 1; k < n; k += 7)
+		assert_int_equal(cgs_fwd_parse_server(buf, k, &m), 0);
+	assert_int_equal(cgs_fwd_parse_server(buf, n, &m), (ssize_t)n);
 }
 
 static void test_handshake(void **state)
