@@ -72,7 +72,7 @@ logs_agent() {
 	shift 3
 	cgs_start_agent --bpf false --interval 1s --logs true --node-name e2e-node \
 		${LOGS_CGROUP_ROOT:+--cgroup-root "$LOGS_CGROUP_ROOT"} \
-		--log-paths "$root/var/log/containers/*.log" \
+		--log-paths "$root/var/log/containers/*.log" --log-link-roots "$root/var/log/pods" \
 		--log-position-file "$state/pos" --log-spool-dir "$state/spool" \
 		--fluentd-address "127.0.0.1:$port" --log-commit-interval 100ms \
 		--fluentd-retry-wait 200ms --fluentd-retry-max-wait 2s "$@"
