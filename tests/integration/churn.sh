@@ -15,8 +15,7 @@ source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../e2e/fluent/lib.sh"
 cgs_init
 SECS=${CGS_CHURN_SECONDS:-20}
-FF=$CGS_SRC/tests/helpers/forward_fault.py
-"$PY" -c 'import msgpack' || { echo "FAIL: python3-msgpack is needed (Debian python3-msgpack)" >&2; exit 1; }
+ff_require
 
 cgs_test_cgroup_root
 mkdir -p "$ROOT/docker"
@@ -29,16 +28,11 @@ for i in $(seq 1 1000); do mkdir "$ROOT/docker/$(hexid "$i")"; done
 # The Forward server and the agent shipping a node layout's logs to it.
 L=$CGS_TMP/logs
 mkdir -p "$L/r" "$L/state"
-"$PY" "$FF" serve --port 0 --ready "$L/ready" --out "$L/out.jsonl" --stats "$L/stats.json" --mode ack \
-	>>"$L/server.log" 2>&1 &
-FF_PID=$!
-CGS_PIDS+=("$FF_PID")
-for _ in $(seq 50); do [ -s "$L/ready" ] && break; sleep 0.1; done
-[ -s "$L/ready" ] || { cat "$L/server.log" >&2; echo "FAIL: forward_fault.py did not start" >&2; exit 1; }
+ff_start "$L" ack 0
 cgs_start_agent --interval 1s --rescan-interval 5s --logs true \
 	--log-paths "$L/r/var/log/containers/*.log" --log-link-roots "$L/r/var/log/pods" \
 	--log-position-file "$L/state/pos" --log-spool-dir "$L/state/spool" \
-	--fluentd-address "127.0.0.1:$(cat "$L/ready")" --log-commit-interval 200ms
+	--fluentd-address "127.0.0.1:$FF_PORT" --log-commit-interval 200ms
 sleep 2
 count_series() { local m; m=$(cgs_metrics); grep -c "^container_cpu_usage_seconds_total{.*id=\"$REL/docker/" <<<"$m" || true; }
 n=$(count_series)

@@ -21,9 +21,7 @@ cgs_init
 cgs_test_cgroup_root
 LOGS_CGROUP_ROOT=$ROOT
 
-FF=$CGS_SRC/tests/helpers/forward_fault.py
-"$PY" -c 'import msgpack' 2>/dev/null || { apt-get install -y python3-msgpack >/dev/null 2>&1 || true; }
-"$PY" -c 'import msgpack' || { echo "FAIL: python3-msgpack is needed (Debian python3-msgpack)" >&2; exit 1; }
+ff_require
 
 BUDGET=1048576
 WIN=262144
@@ -47,16 +45,6 @@ unfill() { "${IN_NS[@]}" rm -f "$MNT/fill"; }
 avail() { "${IN_NS[@]}" df --output=avail -B1 "$MNT" | tail -1 | tr -d ' '; }
 pos() { "${IN_NS[@]}" cat "$MNT/pos" 2>/dev/null || true; }
 
-ff_start() { # PORT MODE
-	rm -f "$CGS_TMP/ready"
-	"$PY" "$FF" serve --port "$1" --ready "$CGS_TMP/ready" --out "$OUT" --mode "$2" >>"$CGS_TMP/server.log" 2>&1 &
-	FF_PID=$!
-	CGS_PIDS+=("$FF_PID")
-	for _ in $(seq 50); do [ -s "$CGS_TMP/ready" ] && break; sleep 0.1; done
-	[ -s "$CGS_TMP/ready" ] || { cat "$CGS_TMP/server.log" >&2; echo "FAIL: forward_fault.py did not start" >&2; exit 1; }
-	FF_PORT=$(cat "$CGS_TMP/ready")
-}
-ff_stop() { kill -TERM "$FF_PID" 2>/dev/null; wait "$FF_PID" 2>/dev/null || true; }
 num() { printf '%.0f' "${1:-0}"; }
 start_agent() {
 	CGS_AGENT_PREFIX=("${IN_NS[@]}")
@@ -90,7 +78,7 @@ sizes_committed() { # whether every file's committed offset is its size
 }
 full_msgs() { grep -c "cannot write the position file" "$CGS_TMP/agent.log" || true; }
 
-ff_start 0 ack
+ff_start "$CGS_TMP" ack 0
 PORT=$FF_PORT
 start_agent
 write 5000 1
@@ -147,7 +135,7 @@ bp=$(mval "$M" cgsight_logs_backpressure_seconds_total)
 # ---- 4. kill -9 while full; space, Fluentd and the agent back ----------------------------
 kill -9 "$CGS_AGENT_PID"; wait "$CGS_AGENT_PID" 2>/dev/null || true
 unfill
-ff_start "$PORT" ack
+ff_start "$CGS_TMP" ack "$PORT"
 start_agent
 write 2000 4
 wait_acked && sleep 0.5 || cgs_fail "restart: not everything acknowledged"

@@ -25,9 +25,7 @@ cgs_init
 cgs_test_cgroup_root
 LOGS_CGROUP_ROOT=$ROOT
 
-FF=$CGS_SRC/tests/helpers/forward_fault.py
-"$PY" -c 'import msgpack' 2>/dev/null || { apt-get install -y python3-msgpack >/dev/null 2>&1 || true; }
-"$PY" -c 'import msgpack' || { echo "FAIL: python3-msgpack is needed (Debian python3-msgpack)" >&2; exit 1; }
+ff_require
 
 FILES=5
 LINES=12000
@@ -39,20 +37,6 @@ SPOOL=1048576
 READBUF=$((2 * 262144)) # the read buffer and its unescape twin (max(256 KiB, log_max_line_bytes) each)
 SLACK=$((4 * 1048576))  # allocator slack, documented in docs/collectors/logs.md
 
-# ff_start DIR MODE [PORT] [server options...]: sets FF_PID, FF_PORT.
-ff_start() {
-	local dir=$1 mode=$2 port=${3:-0}
-	shift 3 || shift $#
-	rm -f "$dir/ready"
-	"$PY" "$FF" serve --port "$port" --ready "$dir/ready" --out "$dir/out.jsonl" --stats "$dir/stats.json" \
-		--mode "$mode" "$@" >>"$dir/server.log" 2>&1 &
-	FF_PID=$!
-	CGS_PIDS+=("$FF_PID")
-	for _ in $(seq 50); do [ -s "$dir/ready" ] && break; sleep 0.1; done
-	[ -s "$dir/ready" ] || { cat "$dir/server.log" >&2; echo "FAIL: forward_fault.py did not start" >&2; exit 1; }
-	FF_PORT=$(cat "$dir/ready")
-}
-ff_stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null || true; }
 ff_stat() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$1/stats.json" "$2" 2>/dev/null || echo 0; }
 dropped_bytes() { # the sum of cgsight_logs_dropped_bytes_total over its reasons
 	awk '/^cgsight_logs_dropped_bytes_total\{/ { s += $NF } END { printf "%d\n", s }' <<<"$1"

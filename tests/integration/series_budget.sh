@@ -37,7 +37,8 @@ sh -c "echo \$\$ >'$CDIR/cgroup.procs' && while :; do curl -s -o /dev/null http:
 CGS_PIDS+=($!)
 
 # Every container on this node takes a BPF slot: leave room for ours whatever else runs here.
-NSLOTS=$(( $(find "$CG2" -type d | wc -l) + 256 ))
+# Other work may create and remove cgroups meanwhile: a directory gone mid-walk is no error.
+NSLOTS=$(( $( (find "$CG2" -type d 2>/dev/null || true) | wc -l) + 256 ))
 [ "$NSLOTS" -ge 1024 ] || NSLOTS=1024
 
 # count METRICS_FILE: "TOTAL FAMILY=N ..." for the container's series (histograms by family name).

@@ -94,7 +94,8 @@ wait_for() {
 cid="id='$CREL'"
 
 # Every container on this node takes a BPF slot: leave room for ours whatever else runs here.
-NSLOTS=$(( $(find "$CG2" -type d | wc -l) + 256 ))
+# Other work may create and remove cgroups meanwhile: a directory gone mid-walk is no error.
+NSLOTS=$(( $( (find "$CG2" -type d 2>/dev/null || true) | wc -l) + 256 ))
 [ "$NSLOTS" -ge 1024 ] || NSLOTS=1024
 cgs_start_agent --interval 1s --rescan-interval 60s --bpf-max-containers "$NSLOTS"
 if ! grep -q "measuring syscalls with" "$CGS_TMP/agent.log"; then

@@ -9,6 +9,28 @@
 FL_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FL_DIR=${CGS_BUILD:-$CGS_TMP}/e2e-fluent
 
+# The scriptable faulty Forward server (python3-msgpack) of the fault tests, and its checks.
+FF=$FL_SRC/../../helpers/forward_fault.py
+ff_require() {
+	"$PY" -c 'import msgpack' 2>/dev/null || apt-get install -y python3-msgpack >/dev/null 2>&1 || true
+	"$PY" -c 'import msgpack' || { echo "FAIL: python3-msgpack is needed (Debian python3-msgpack)" >&2; exit 1; }
+}
+# ff_start DIR MODE [PORT [serve options...]]: the server in the background (PID in FF_PID, its port in
+# FF_PORT), writing DIR/out.jsonl (what it acknowledged), DIR/stats.json and DIR/server.log.
+ff_start() {
+	local dir=$1 mode=$2 port=${3:-0}
+	shift 3 || shift $#
+	rm -f "$dir/ready"
+	"$PY" "$FF" serve --port "$port" --ready "$dir/ready" --out "$dir/out.jsonl" --stats "$dir/stats.json" \
+		--mode "$mode" "$@" >>"$dir/server.log" 2>&1 &
+	FF_PID=$!
+	CGS_PIDS+=("$FF_PID")
+	for _ in $(seq 50); do [ -s "$dir/ready" ] && break; sleep 0.1; done
+	[ -s "$dir/ready" ] || { cat "$dir/server.log" >&2; echo "FAIL: forward_fault.py did not start" >&2; exit 1; }
+	FF_PORT=$(cat "$dir/ready")
+}
+ff_stop() { local pid=${1:-$FF_PID}; kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; } # [PID]
+
 # Installs FluentServer (once per lock file) into $FL_DIR.
 fl_install() {
 	command -v node >/dev/null && command -v npm >/dev/null ||
