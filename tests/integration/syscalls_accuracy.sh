@@ -283,8 +283,9 @@ g1=$(q "$CGS_TMP/k1.prom" "v('container_syscalls_total', $c2, syscall='getppid')
 wait_for k1b "v('container_syscalls_total', $c2, syscall='getppid') - $g1 >= 20000" || true
 settle k1b "s('container_syscalls_total', $c2)"
 dg1=$(d "$CGS_TMP/k1b.prom" "$CGS_TMP/k1.prom" "v('container_syscalls_total', $c2, syscall='getppid')")
-[ "$dg1" = 20000 ] && cgs_pass "getppid's series counted 20000 more calls exactly" ||
-	cgs_fail "getppid's series grew by $dg1 (want 20000)"
+# At most 1 % over, as for the 100,000 calls above: a sanitizer build's runtime makes a few calls of its own.
+[ "$dg1" -ge 20000 ] && [ "$dg1" -le 20200 ] && cgs_pass "getppid's series counted the 20000 more calls (+$dg1)" ||
+	cgs_fail "getppid's series grew by $dg1 (want 20000..20200)"
 
 # openat takes the lead: it joins the set, getppid keeps its series (the set's one spare place).
 "$LOAD" "$CDIR2" openfail 300000 >/dev/null
