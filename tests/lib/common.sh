@@ -98,7 +98,11 @@ YML
 # A free TCP port on loopback.
 # Whether CGS_BIN is a sanitizer build (ASan's shadow memory and quarantine make its RSS no measure of
 # the agent's memory: RSS bounds are not checked there, and the test says so).
-cgs_sanitized() { nm -D "$CGS_BIN" 2>/dev/null | grep -q ' __asan_init'; }
+cgs_sanitized() {
+	# Whole output, no early-exiting reader in a pipe: under pipefail, nm's SIGPIPE would answer "no".
+	[ -n "${CGS_SANITIZED:-}" ] || { [[ $(nm -D "$CGS_BIN" 2>/dev/null) == *" __asan_init"* ]] && CGS_SANITIZED=1 || CGS_SANITIZED=0; }
+	[ "$CGS_SANITIZED" = 1 ]
+}
 cgs_free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cgs_api() { curl -sf "http://127.0.0.1:$CGS_PORT/api/v1/containers"; }
 
