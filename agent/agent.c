@@ -350,6 +350,24 @@ static int drop_capabilities(void)
 	return 0;
 }
 
+/* The container registry as the configuration asks for it (the agent's, and check's trial one). */
+static struct cgs_registry *registry_new(const struct cgs_config *cfg, const struct cgs_cgroup_mounts *mounts,
+					 struct cgs_slots *slots)
+{
+	struct cgs_registry_opts ro = {
+		.mounts = mounts,
+		.slots = slots,
+		.include_host = cfg->include_host,
+		.runtime_dirs = { cfg->containerd_state_dir, cfg->crio_state_dir, cfg->docker_state_dir,
+				  cfg->podman_state_dir },
+		.proc_root = cfg->proc_root,
+		.max_containers = cfg->max_containers,
+		.max_series_per_container = cfg->max_series_per_container,
+	};
+
+	return cgs_registry_new(&ro);
+}
+
 /*
  * Starts one collector, unless the configuration leaves it off or the test
  * knob forbids it; records the outcome in s->rep. With `trial` (`cgsight
@@ -452,17 +470,7 @@ static int agent_setup(struct agent *a, const struct cgs_config *cfg)
 		}
 	}
 
-	struct cgs_registry_opts ro = {
-		.mounts = &a->mounts,
-		.slots = a->slots,
-		.include_host = cfg->include_host,
-		.runtime_dirs = { cfg->containerd_state_dir, cfg->crio_state_dir, cfg->docker_state_dir,
-				  cfg->podman_state_dir },
-		.proc_root = cfg->proc_root,
-		.max_containers = cfg->max_containers,
-		.max_series_per_container = cfg->max_series_per_container,
-	};
-	a->reg = cgs_registry_new(&ro);
+	a->reg = registry_new(cfg, &a->mounts, a->slots);
 	a->store = cgs_store_new();
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	a->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -655,17 +663,7 @@ size_t cgs_agent_plan(const struct cgs_config *cfg, const struct cgs_cgroup_moun
 	memset(col, 0, sizeof(col));
 	if (cfg->bpf && features->bpf)
 		slots = cgs_slots_new((uint32_t)cfg->bpf_max_containers + 1);
-	struct cgs_registry_opts ro = {
-		.mounts = mounts,
-		.slots = slots,
-		.include_host = cfg->include_host,
-		.runtime_dirs = { cfg->containerd_state_dir, cfg->crio_state_dir, cfg->docker_state_dir,
-				  cfg->podman_state_dir },
-		.proc_root = cfg->proc_root,
-		.max_containers = cfg->max_containers,
-		.max_series_per_container = cfg->max_series_per_container,
-	};
-	reg = cgs_registry_new(&ro);
+	reg = registry_new(cfg, mounts, slots);
 	struct cgs_collector_ctx ctx = {
 		.cfg = cfg,
 		.mounts = mounts,
