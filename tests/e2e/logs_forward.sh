@@ -52,7 +52,7 @@ R=$CGS_TMP/r2; OUT=$CGS_TMP/out2.jsonl
 WIN=262144; CHUNK=65536
 fl_start "$OUT" 0
 logs_agent "$R" "$R/state" "$FL_PORT" --fluentd-window-bytes $WIN --log-chunk-bytes $CHUNK
-fl_load write --root "$R" --files $FILES --lines $LINES --rotate 10000 --rate $RATE --run 2 >"$CGS_TMP/w2.json" &
+fl_load_bg write --root "$R" --files $FILES --lines $LINES --rotate 10000 --rate $RATE --run 2 >"$CGS_TMP/w2.json" &
 WP=$!
 CGS_PIDS+=("$WP")
 sleep 2.5
@@ -82,7 +82,7 @@ R=$CGS_TMP/r3; OUT=$CGS_TMP/out3.jsonl
 fl_start "$OUT" 0
 PORT3=$FL_PORT
 logs_agent "$R" "$R/state" "$PORT3" --log-buffer-bytes 1048576
-fl_load write --root "$R" --files $FILES --lines $LINES --rotate 10000 --rate 5000 --run 3 >"$CGS_TMP/w3.json" &
+fl_load_bg write --root "$R" --files $FILES --lines $LINES --rotate 10000 --rate 5000 --run 3 >"$CGS_TMP/w3.json" &
 WP=$!
 CGS_PIDS+=("$WP")
 sleep 2

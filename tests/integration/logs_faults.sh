@@ -64,7 +64,7 @@ fault() {
 	local base peak r probes=0 bad_probes=0 t0 M
 	base=$(rss_kb "$CGS_AGENT_PID")
 	peak=$base
-	fl_load write --root "$dir/r" --files $FILES --lines $LINES --rotate 0 --rate $RATE --run "$name" >"$dir/writer.json" &
+	fl_load_bg write --root "$dir/r" --files $FILES --lines $LINES --rotate 0 --rate $RATE --run "$name" >"$dir/writer.json" &
 	local wp=$!
 	CGS_PIDS+=("$wp")
 	t0=$SECONDS
@@ -169,7 +169,7 @@ sigterm() { # NAME MODE [server options...]
 	ff_start "$dir" "$mode" 0 "$@"
 	# Positions reach the disk only at shutdown: the commit interval is longer than the test.
 	logs_agent "$dir/r" "$dir/state" "$FF_PORT" "${AGENT_OPTS[@]}" --log-commit-interval 600s
-	fl_load write --root "$dir/r" --files $FILES --lines 40000 --rotate 0 --rate $RATE --run "$name" >/dev/null &
+	fl_load_bg write --root "$dir/r" --files $FILES --lines 40000 --rotate 0 --rate $RATE --run "$name" >/dev/null &
 	local wp=$!
 	CGS_PIDS+=("$wp")
 	sleep 2.5

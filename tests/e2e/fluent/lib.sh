@@ -85,6 +85,9 @@ mval() {
 }
 
 fl_load() { "$PY" "$FL_SRC/logs_load.py" "$@"; }
+# The same in the background only (`fl_load_bg ... &`): the exec makes $! the writer's own PID, so a
+# test that stops it by that PID (CGS_PIDS) stops the writer, not just the subshell around it.
+fl_load_bg() { exec "$PY" "$FL_SRC/logs_load.py" "$@"; }
 
 # logs_agent ROOT STATE PORT [options...]: the agent tailing ROOT's /var/log/containers. With
 # LOGS_CGROUP_ROOT (e.g. a test's own empty cgroup from cgs_test_cgroup_root), the agent sees only
