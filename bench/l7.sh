@@ -18,7 +18,10 @@
 # budget, capture records lost).
 # Also: CPU per request of the two containers (cgroup cpu.stat: includes the
 # BPF programs, which run in their syscalls) and of the agent (/proc).
-# Usage: bench/l7.sh [BUILD_DIR]   (CGS_BENCH_ROUNDS=5, CGS_BENCH_SECONDS=8)
+# Usage: bench/l7.sh [BUILD_DIR]   (CGS_BENCH_ROUNDS=5, CGS_BENCH_SECONDS=8,
+#   CGS_BENCH_VARIANTS="off agent red otlp": the variants to run, off always;
+#   CGS_BENCH_PERF=DIR: a machine-wide `perf record -g` of each wrk run into
+#   DIR/ROUND-VARIANT.data, for `perf report`; it slows every variant alike)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$here/.." && cd "${1:-build}" && pwd)
@@ -81,9 +84,16 @@ proc_cpu_us() { # utime + stime of a process, microseconds
 }
 wrk_run() { # "requests/s requests containers_cpu_us agent_cpu_us"
 	local c0 c1 a0 a1 out
+	local pp=
+	if [ -n "${CGS_BENCH_PERF:-}" ]; then
+		perf record -q -a -g -o "$CGS_BENCH_PERF/$r-$v.data" -- sleep "$SECS" 2>/dev/null &
+		pp=$!
+		CGS_PIDS+=("$pp")
+	fi
 	c0=$(cpu_us); a0=$(proc_cpu_us "$VPID")
 	out=$(sh -c 'echo $$ > "$1/cgroup.procs"; exec wrk -t1 -c32 -d"$2"s "$3"' _ "$CLI" "$SECS" "http://127.0.0.1:$PORT/")
 	c1=$(cpu_us); a1=$(proc_cpu_us "$VPID")
+	[ -z "$pp" ] || wait "$pp" || true
 	awk -v c=$((c1 - c0)) -v a="$(awk -v x="$a1" -v y="$a0" 'BEGIN { print x - y }')" \
 		'/requests in/ { n = $1 } /^Requests\/sec:/ { r = $2 } END { print r, n, c, a }' <<<"$out"
 }
@@ -145,7 +155,9 @@ stop_variant() {
 # slots that this benchmark's containers get one however many the node holds
 # (a node full of containers also makes every collection pass long).
 AGENT_ARGS=${CGS_BENCH_AGENT_ARGS:---bpf-max-containers 8192}
-VARIANTS=(off agent red otlp)
+read -ra VARIANTS <<<"off ${CGS_BENCH_VARIANTS:-agent red otlp}"
+VARIANTS=(off $(printf '%s\n' "${VARIANTS[@]:1}" | grep -vx off || true))
+[ -z "${CGS_BENCH_PERF:-}" ] || mkdir -p "$CGS_BENCH_PERF"
 declare -A RPS CPU ACPU
 SPANS=()
 cgs_log "nginx on 127.0.0.1:$PORT, OTLP receiver on $RPORT; $ROUNDS rounds of ${SECS}s wrk -t1 -c32 per variant, in random order"
@@ -178,11 +190,14 @@ median_of() { # ARRAY_NAME VARIANT
 echo
 echo "cgsight request tracing benchmark: $ROUNDS interleaved rounds, nginx (1 worker) <- wrk -t1 -c32 ${SECS}s, loopback, both in container cgroups"
 printf '  %-6s %10s req/s  %6s us CPU/req (containers)  %6s us CPU/req (agent)\n' off "$(median_of RPS off)" "$(median_of CPU off)" "-"
-for v in agent red otlp; do
+for v in "${VARIANTS[@]:1}"; do
 	printf '  %-6s %10s req/s  %6s us CPU/req (containers)  %6s us CPU/req (agent)   loss vs off: %6s %%\n' \
 		"$v" "$(median_of RPS $v)" "$(median_of CPU $v)" "$(median_of ACPU $v)" "$(ratio_loss $v)"
 done
-echo "  tracing's own share: red vs agent $(ratio_loss red agent) %, otlp vs agent $(ratio_loss otlp agent) % (median per-round losses)"
+has() { [[ " ${VARIANTS[*]} " == *" $1 "* ]]; }
+for v in red otlp; do
+	has agent && has $v && echo "  tracing's own share: $v vs agent $(ratio_loss $v agent) % (median per-round loss)"
+done
 echo "  spans per otlp run (wrk requests, answered requests both directions, exported, dropped, incomplete, capture records lost):"
 for s in "${SPANS[@]}"; do
 	read -r n ans ex dr inc lost <<<"$s"

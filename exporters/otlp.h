@@ -109,6 +109,8 @@ void cgs_otlp_ws_free(struct cgs_otlp_ws *ws);
  */
 int cgs_otlp_encode(struct cgs_span *const *spans, size_t n, const char *version, struct cgs_otlp_ws *ws,
 		    struct cgs_buf *out);
+/* Appends one Span message (its fields, no tag or length) to `b`. 0 or -ENOMEM. */
+int cgs_otlp_span_encode(const struct cgs_span *s, struct cgs_buf *b);
 /* Gzip (RFC 1952) of `len` bytes into `out`. 0 or -ENOMEM/-EIO. */
 int cgs_otlp_gzip(const void *p, size_t len, struct cgs_buf *out);
 /*

@@ -4,7 +4,9 @@
  * (bytes written out by hand from the OTLP field numbers, independent of
  * protobuf-c), spans of several containers grouped into one ResourceSpans
  * each in order of appearance, every field read back, gzip that inflates
- * to the same bytes, and the response (partial success) decoder.
+ * to the same bytes, the response (partial success) decoder, and the
+ * hand-written span encoder against protobuf-c's own packing of the same
+ * span, byte for byte, over thousands of random spans.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -290,6 +292,137 @@ static void test_response(void **state)
 	assert_int_equal(cgs_otlp_decode_response("\xff\xff\xff", 3, &rej), -EBADMSG);
 }
 
+
+/* ---- the span encoder against protobuf-c -------------------------------------- */
+
+typedef Opentelemetry__Proto__Trace__V1__Span PbSpan;
+typedef Opentelemetry__Proto__Trace__V1__Status PbStatus;
+typedef Opentelemetry__Proto__Common__V1__KeyValue PbKeyValue;
+typedef Opentelemetry__Proto__Common__V1__AnyValue PbAnyValue;
+
+/* protobuf-c's bytes for `s`: the generated code, with every field set as the span says. */
+static size_t pack_reference(const struct cgs_span *s, uint8_t *out)
+{
+	PbKeyValue kv[CGS_SPAN_MAX_ATTRS], *kvp[CGS_SPAN_MAX_ATTRS];
+	PbAnyValue av[CGS_SPAN_MAX_ATTRS];
+	PbSpan p;
+	PbStatus st;
+
+	opentelemetry__proto__trace__v1__span__init(&p);
+	p.trace_id.data = (uint8_t *)s->trace_id;
+	p.trace_id.len = 16;
+	p.span_id.data = (uint8_t *)s->span_id;
+	p.span_id.len = 8;
+	if (s->has_parent) {
+		p.parent_span_id.data = (uint8_t *)s->parent_span_id;
+		p.parent_span_id.len = 8;
+	}
+	if (s->trace_state)
+		p.trace_state = (char *)s->trace_state;
+	p.flags = s->flags & 0xff;
+	p.name = (char *)(s->name ? s->name : "");
+	p.kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
+	p.start_time_unix_nano = s->start_ns;
+	p.end_time_unix_nano = s->end_ns;
+	for (size_t i = 0; i < s->nattrs; i++) {
+		opentelemetry__proto__common__v1__key_value__init(&kv[i]);
+		opentelemetry__proto__common__v1__any_value__init(&av[i]);
+		kv[i].key = (char *)s->attrs[i].key;
+		kv[i].value = &av[i];
+		if (s->attrs[i].type == CGS_ATTR_INT) {
+			av[i].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+			av[i].int_value = s->attrs[i].i;
+		} else {
+			av[i].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+			av[i].string_value = (char *)s->attrs[i].s;
+		}
+		kvp[i] = &kv[i];
+	}
+	p.n_attributes = s->nattrs;
+	p.attributes = kvp;
+	if (s->status != CGS_SPAN_STATUS_UNSET || s->status_message) {
+		opentelemetry__proto__trace__v1__status__init(&st);
+		st.code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)s->status;
+		if (s->status_message)
+			st.message = (char *)s->status_message;
+		p.status = &st;
+	}
+	assert_true(opentelemetry__proto__trace__v1__span__get_packed_size(&p) <= 65536);
+	return opentelemetry__proto__trace__v1__span__pack(&p, out);
+}
+
+static uint32_t rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* A string of 0..max bytes (some of them long enough for two-byte lengths). */
+static const char *rnd_str(struct cgs_span *s, uint32_t *x, size_t max)
+{
+	char tmp[400];
+	size_t n = rnd(x) % (max + 1);
+
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = (char)(' ' + rnd(x) % 95);
+	return cgs_span_strdup(s, tmp, n);
+}
+
+static void test_span_matches_protobuf_c(void **state)
+{
+	static const char *const keys[] = { "http.request.method", "url.path", "", "k", "server.port",
+					    "a.key.long.enough.to.need.more.than.one.hundred.and.twenty.seven.bytes."
+					    "of.length.prefix.when.combined.with.its.value.xxxxxxxxxxxxxxxxxxxxxxxxxx" };
+	static const int64_t ints[] = { 0, 1, 127, 128, 200, 16383, 16384, -1, INT64_MIN, INT64_MAX };
+	uint8_t *want = malloc(65536);
+	struct cgs_buf got;
+	uint32_t x = 2463534242u;
+
+	(void)state;
+	assert_non_null(want);
+	cgs_buf_init(&got);
+	for (int iter = 0; iter < 5000; iter++) {
+		struct cgs_span *s = cgs_span_new(24 * 400 + 2048);
+		size_t wl;
+
+		assert_non_null(s);
+		for (int i = 0; i < 16; i++)
+			s->trace_id[i] = (uint8_t)rnd(&x);
+		for (int i = 0; i < 8; i++)
+			s->span_id[i] = (uint8_t)rnd(&x);
+		s->has_parent = rnd(&x) & 1;
+		for (int i = 0; i < 8; i++)
+			s->parent_span_id[i] = (uint8_t)rnd(&x);
+		s->kind = (uint8_t)(rnd(&x) % 4);
+		s->status = (uint8_t)(rnd(&x) % 3);
+		s->flags = rnd(&x) % 3 ? 0 : rnd(&x);
+		s->start_ns = rnd(&x) % 4 ? (uint64_t)rnd(&x) << 32 | rnd(&x) : 0;
+		s->end_ns = rnd(&x) % 4 ? (uint64_t)rnd(&x) << 32 | rnd(&x) : 0;
+		s->name = rnd(&x) % 5 ? rnd_str(s, &x, 300) : NULL;
+		s->trace_state = rnd(&x) % 3 ? NULL : rnd_str(s, &x, 200);
+		s->status_message = rnd(&x) % 3 ? NULL : rnd_str(s, &x, 150);
+		for (size_t i = 0, n = rnd(&x) % (CGS_SPAN_MAX_ATTRS + 1); i < n; i++) {
+			const char *k = keys[rnd(&x) % (sizeof(keys) / sizeof(keys[0]))];
+
+			if (rnd(&x) & 1)
+				assert_int_equal(cgs_span_attr_int(s, k, ints[rnd(&x) % 10] + (int64_t)(rnd(&x) % 3)), 0);
+			else
+				s->attrs[s->nattrs++] = (struct cgs_attr){ .key = k, .type = CGS_ATTR_STR,
+									   .s = rnd_str(s, &x, 399) };
+		}
+		wl = pack_reference(s, want);
+		got.len = 0;
+		assert_int_equal(cgs_otlp_span_encode(s, &got), 0);
+		assert_int_equal(got.len, wl);
+		assert_memory_equal(got.p, want, wl);
+		cgs_span_free(s);
+	}
+	cgs_buf_free(&got);
+	free(want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_grouping_roundtrip),
 		cmocka_unit_test(test_span_bounds),
 		cmocka_unit_test(test_response),
+		cmocka_unit_test(test_span_matches_protobuf_c),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
