@@ -10,8 +10,9 @@
  *           the baseline every other stage is given as a ratio to;
  *   red     the tracker with spans off (pairing + RED metrics);
  *   spans   spans built and freed;
- *   encode  spans built, batched by 2048 and encoded to OTLP protobuf
- *           (what the exporter does before curl sends it).
+ *   encode  spans built, each encoded as it comes and freed, batches of
+ *           2048 framed as an OTLP request (what the exporter does before
+ *           curl sends it: exporters/otlp.c).
  *
  * Stages interleave over ROUNDS rounds; medians of ns per request.
  * Usage: cgs_bench_l7_pipeline [REQUESTS_PER_ROUND (200000)] [ROUNDS (5)]
@@ -36,12 +37,13 @@ static const char *const stage_names[ST__COUNT] = { "copy", "red", "spans", "enc
 
 struct sink {
 	struct cgs_resource *res;
-	struct cgs_span *batch[BATCH];
+	struct cgs_otlp_qspan batch[BATCH];
+	struct cgs_buf bytes;
 	size_t n;
 	struct cgs_otlp_ws ws;
 	struct cgs_buf out;
 	bool encode;
-	uint64_t spans, bytes, reqs;
+	uint64_t spans, bytes_out, reqs;
 };
 
 static struct cgs_resource *sink_resource(void *arg, int slot, uint64_t cgroup_id)
@@ -56,10 +58,11 @@ static void flush(struct sink *k)
 	if (!k->n)
 		return;
 	k->out.len = 0;
-	if (k->encode && cgs_otlp_encode(k->batch, k->n, "bench", &k->ws, &k->out) == 0)
-		k->bytes += k->out.len;
+	if (cgs_otlp_frame(k->batch, k->n, k->bytes.p, "bench", &k->ws, &k->out) == 0)
+		k->bytes_out += k->out.len;
 	for (size_t i = 0; i < k->n; i++)
-		cgs_span_free(k->batch[i]);
+		cgs_resource_unref(k->batch[i].res);
+	k->bytes.len = 0;
 	k->n = 0;
 }
 
@@ -68,7 +71,17 @@ static void sink_span(void *arg, struct cgs_span *s)
 	struct sink *k = arg;
 
 	k->spans++;
-	k->batch[k->n++] = s;
+	if (k->encode) {
+		struct cgs_otlp_qspan *q = &k->batch[k->n++];
+
+		q->off = k->bytes.len;
+		if (cgs_otlp_span_encode(s, &k->bytes) < 0)
+			exit(1);
+		q->len = k->bytes.len - q->off;
+		q->res = s->res;
+		s->res = NULL;
+	}
+	cgs_span_free(s);
 	if (k->n == BATCH)
 		flush(k);
 }
@@ -176,6 +189,7 @@ int main(int argc, char **argv)
 	}
 	k.res = cgs_resource_new(kv, sizeof(kv) / sizeof(kv[0]) / 2);
 	cgs_buf_init(&k.out);
+	cgs_buf_init(&k.bytes);
 	for (int s = 0; s < ST__COUNT; s++)
 		ns[s] = calloc((size_t)rounds, sizeof(double));
 
@@ -222,8 +236,8 @@ int main(int argc, char **argv)
 		printf("  %-7s %9.0f ns/request  %6.1fx copy\n", stage_names[s], ns[s][rounds / 2],
 		       ns[s][rounds / 2] / ns[ST_COPY][rounds / 2]);
 	printf("  spans built %llu (2 per request), requests answered %llu, OTLP bytes %llu (%.0f per span)\n",
-	       (unsigned long long)k.spans, (unsigned long long)k.reqs, (unsigned long long)k.bytes,
-	       k.spans ? (double)k.bytes / (double)(k.spans / 2) : 0.0);
+	       (unsigned long long)k.spans, (unsigned long long)k.reqs, (unsigned long long)k.bytes_out,
+	       k.spans ? (double)k.bytes_out / (double)(k.spans / 2) : 0.0);
 	if (k.reqs != (uint64_t)(2 * per_round * rounds * (ST__COUNT - 1))) {
 		fprintf(stderr, "FAIL: %llu requests answered, want %ld\n", (unsigned long long)k.reqs,
 			2 * per_round * rounds * (ST__COUNT - 1));
@@ -231,6 +245,7 @@ int main(int argc, char **argv)
 	}
 	cgs_otlp_ws_free(&k.ws);
 	cgs_buf_free(&k.out);
+	cgs_buf_free(&k.bytes);
 	cgs_resource_unref(k.res);
 	cgs_l7_redact_free(red);
 	for (int s = 0; s < ST__COUNT; s++)

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * OTLP/HTTP protobuf exporter (see otlp.h): a bounded FIFO of spans, one
- * batch in flight at a time (encoded once, re-sent as-is on retry), libcurl's
+ * OTLP/HTTP protobuf exporter (see otlp.h): a bounded FIFO of spans, each
+ * encoded as it is submitted (while its bytes are still in the cache) and
+ * freed, the bytes kept in chunks of one batch each (about 0.5 KB a span
+ * rather than the 1.3 KB span), one
+ * batch in flight at a time (framed once, re-sent as-is on retry), libcurl's
  * multi interface driven from an epoll fd of our own that holds curl's
  * sockets, curl's timeout timer and our schedule timer (batch deadline or
  * retry backoff). Nothing here blocks, except the bounded final flush in
@@ -31,6 +34,14 @@
 #define RESP_MAX       (64 * 1024)
 #define BACKOFF_SHIFT_MAX 5
 
+/* Queued spans, encoded: one batch's worth at most. All chunks but the tail are full. */
+struct chunk {
+	struct chunk *next;
+	struct cgs_buf bytes;      /* Span messages back to back */
+	struct cgs_otlp_qspan *v;  /* batch_max entries; each holds a resource reference */
+	size_t n;
+};
+
 struct cgs_otlp {
 	struct cgs_otlp_opts o;
 	char *url;
@@ -40,7 +51,7 @@ struct cgs_otlp {
 	CURL *easy;
 	struct curl_slist *hdrs;
 	/* queue */
-	struct cgs_span *head, *tail;
+	struct chunk *head, *tail, *spare; /* spare: the last chunk sent, kept for reuse */
 	size_t qlen;
 	uint64_t oldest_ns;
 	/* the batch in flight (or waiting for its retry) */
@@ -48,7 +59,6 @@ struct cgs_otlp {
 	bool curl_inited;
 	struct cgs_buf body;
 	struct cgs_otlp_ws ws;  /* the encoder's workspace, kept warm */
-	struct cgs_span **batch; /* room for batch_max span pointers */
 	size_t batch_n;
 	unsigned attempt;
 	uint64_t retry_at_ns;
@@ -188,29 +198,66 @@ static void start_request(struct cgs_otlp *x)
 	rearm(x);
 }
 
+static struct chunk *chunk_new(size_t batch_max)
+{
+	struct chunk *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->v = calloc(batch_max, sizeof(*c->v));
+	if (!c->v) {
+		free(c);
+		return NULL;
+	}
+	cgs_buf_init(&c->bytes);
+	return c;
+}
+
+/* Empties a chunk (its resource references dropped), keeping its memory. */
+static void chunk_clear(struct chunk *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		cgs_resource_unref(c->v[i].res);
+	c->n = 0;
+	c->bytes.len = 0;
+	c->bytes.err = 0;
+	c->next = NULL;
+}
+
+static void chunk_free(struct chunk *c)
+{
+	if (!c)
+		return;
+	chunk_clear(c);
+	cgs_buf_free(&c->bytes);
+	free(c->v);
+	free(c);
+}
+
+/* The head chunk becomes the batch in flight. */
 static void send_batch(struct cgs_otlp *x)
 {
-	size_t n = x->qlen < x->o.batch_max ? x->qlen : x->o.batch_max;
-	struct cgs_span **v = x->batch;
+	struct chunk *c = x->head;
+	size_t n = c->n;
 	struct cgs_buf raw;
 	int e;
 
-	for (size_t i = 0; i < n; i++) {
-		v[i] = x->head;
-		x->head = x->head->next;
-	}
+	x->head = c->next;
 	if (!x->head)
 		x->tail = NULL;
 	x->qlen -= n;
 	x->oldest_ns = mono_ns();
 	cgs_buf_init(&raw);
 	x->body.len = 0;
-	e = cgs_otlp_encode(v, n, x->version, &x->ws, x->o.gzip ? &raw : &x->body);
+	e = cgs_otlp_frame(c->v, n, c->bytes.p, x->version, &x->ws, x->o.gzip ? &raw : &x->body);
 	if (!e && x->o.gzip)
 		e = cgs_otlp_gzip(raw.p, raw.len, &x->body);
 	cgs_buf_free(&raw);
-	for (size_t i = 0; i < n; i++)
-		cgs_span_free(v[i]);
+	chunk_clear(c);
+	if (x->spare)
+		chunk_free(c);
+	else
+		x->spare = c;
 	if (e) {
 		x->st.dropped_failed += n;
 		cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "cannot encode %zu spans: %s; dropped", n, strerror(-e));
@@ -425,9 +472,6 @@ struct cgs_otlp *cgs_otlp_new(const struct cgs_otlp_opts *o)
 	x->o.version = NULL;
 	cgs_buf_init(&x->body);
 	cgs_buf_init(&x->resp);
-	x->batch = calloc(x->o.batch_max, sizeof(*x->batch));
-	if (!x->batch)
-		goto fail;
 	x->epfd = epoll_create1(EPOLL_CLOEXEC);
 	x->curl_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	x->sched_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -511,11 +555,12 @@ size_t cgs_otlp_free(struct cgs_otlp *x, uint64_t wait_ms)
 	if (lost && x->url)
 		cgs_log_warn(LOG_COMP, "shutdown: %zu spans not exported to %s (dropped)", lost, x->url);
 	while (x->head) {
-		struct cgs_span *s = x->head;
+		struct chunk *c = x->head;
 
-		x->head = s->next;
-		cgs_span_free(s);
+		x->head = c->next;
+		chunk_free(c);
 	}
+	chunk_free(x->spare);
 	curl_easy_cleanup(x->easy);
 	curl_multi_cleanup(x->multi);
 	curl_slist_free_all(x->hdrs);
@@ -524,7 +569,6 @@ size_t cgs_otlp_free(struct cgs_otlp *x, uint64_t wait_ms)
 	cgs_buf_free(&x->body);
 	cgs_buf_free(&x->resp);
 	cgs_otlp_ws_free(&x->ws);
-	free(x->batch);
 	if (x->epfd >= 0)
 		close(x->epfd);
 	if (x->curl_tfd >= 0)
@@ -544,24 +588,52 @@ int cgs_otlp_fd(const struct cgs_otlp *x)
 
 int cgs_otlp_submit(struct cgs_otlp *x, struct cgs_span *s)
 {
+	struct cgs_otlp_qspan *q;
+	struct chunk *c;
+	size_t off;
+
 	if (x->qlen + x->batch_n >= x->o.queue_max) {
 		x->st.dropped_queue++;
 		cgs_span_free(s);
 		return -ENOSPC;
 	}
-	s->next = NULL;
-	if (x->tail)
-		x->tail->next = s;
-	else
-		x->head = s;
-	x->tail = s;
+	c = x->tail;
+	if (!c || c->n == x->o.batch_max) {
+		c = x->spare ? x->spare : chunk_new(x->o.batch_max);
+		if (!c)
+			goto fail;
+		if (c == x->spare)
+			x->spare = NULL;
+		if (x->tail)
+			x->tail->next = c;
+		else
+			x->head = c;
+		x->tail = c;
+	}
+	off = c->bytes.len;
+	if (cgs_otlp_span_encode(s, &c->bytes) < 0) {
+		c->bytes.len = off;
+		c->bytes.err = 0;
+		goto fail;
+	}
+	q = &c->v[c->n++];
+	q->res = s->res; /* the span's reference, now the queue's */
+	s->res = NULL;
+	q->off = off;
+	q->len = c->bytes.len - off;
+	cgs_span_free(s);
 	if (x->qlen++ == 0)
 		x->oldest_ns = mono_ns();
-	if (!x->busy && x->qlen >= x->o.batch_max)
+	if (!x->busy && x->head->n >= x->o.batch_max)
 		send_batch(x);
 	else if (x->qlen == 1)
 		rearm(x);
 	return 0;
+fail:
+	x->st.dropped_failed++;
+	cgs_log_ratelimited(CGS_LOG_WARN, LOG_COMP, "cannot queue a span: out of memory; dropped");
+	cgs_span_free(s);
+	return -ENOMEM;
 }
 
 void cgs_otlp_stats(const struct cgs_otlp *x, struct cgs_otlp_stats *st)

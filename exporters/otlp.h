@@ -96,7 +96,7 @@ const struct cgs_attr *cgs_span_attr(const struct cgs_span *s, const char *key);
 
 /* The encoder's workspace: kept by the caller across calls so batches allocate nothing once warm. */
 struct cgs_otlp_ws {
-	struct cgs_buf idx, bytes;
+	struct cgs_buf idx, res, bytes, spans;
 };
 void cgs_otlp_ws_free(struct cgs_otlp_ws *ws);
 
@@ -111,6 +111,19 @@ int cgs_otlp_encode(struct cgs_span *const *spans, size_t n, const char *version
 		    struct cgs_buf *out);
 /* Appends one Span message (its fields, no tag or length) to `b`. 0 or -ENOMEM. */
 int cgs_otlp_span_encode(const struct cgs_span *s, struct cgs_buf *b);
+
+/* A span already encoded: its resource and where its Span bytes lie in a buffer. */
+struct cgs_otlp_qspan {
+	struct cgs_resource *res;
+	size_t off, len;
+};
+/*
+ * What cgs_otlp_encode does, for spans already encoded: `n` Span messages at
+ * `bytes` + v[i].off, framed into an ExportTraceServiceRequest grouped by
+ * resource (in order of first appearance), appended to `out`.
+ */
+int cgs_otlp_frame(const struct cgs_otlp_qspan *v, size_t n, const char *bytes, const char *version,
+		   struct cgs_otlp_ws *ws, struct cgs_buf *out);
 /* Gzip (RFC 1952) of `len` bytes into `out`. 0 or -ENOMEM/-EIO. */
 int cgs_otlp_gzip(const void *p, size_t len, struct cgs_buf *out);
 /*

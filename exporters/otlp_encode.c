@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The OTLP data model cgsight exports (spans, resources) and its pure
- * encoding: spans -> ExportTraceServiceRequest protobuf bytes through the
- * protobuf-c code generated at build time from proto/ (a subset of
- * opentelemetry-proto with the published field numbers), gzip, and the
- * response decoding. No I/O, no logging.
+ * encoding: spans -> ExportTraceServiceRequest protobuf bytes, gzip, and the
+ * response decoding. The messages are those of proto/ (a subset of
+ * opentelemetry-proto with the published field numbers); resources, the
+ * scope and the response go through the protobuf-c code generated from it
+ * at build time, spans through cgs_otlp_span_encode below (the hot path),
+ * which the unit tests hold to protobuf-c's bytes. No I/O, no logging.
  */
 #include "otlp.h"
 
@@ -368,7 +370,9 @@ void cgs_otlp_ws_free(struct cgs_otlp_ws *ws)
 	if (!ws)
 		return;
 	cgs_buf_free(&ws->idx);
+	cgs_buf_free(&ws->res);
 	cgs_buf_free(&ws->bytes);
+	cgs_buf_free(&ws->spans);
 }
 
 /* Aligned offsets into the index block. */
@@ -380,14 +384,14 @@ static size_t carve(size_t *off, size_t size)
 	return o;
 }
 
-int cgs_otlp_encode(struct cgs_span *const *spans, size_t n, const char *version, struct cgs_otlp_ws *ws,
-		    struct cgs_buf *out)
+int cgs_otlp_frame(const struct cgs_otlp_qspan *v, size_t n, const char *bytes, const char *version,
+		   struct cgs_otlp_ws *ws, struct cgs_buf *out)
 {
 	struct cgs_otlp_ws local;
 	size_t ng = 0, last = 0, off = 0, total = 0, scope_off, scope_len;
-	size_t o_gres, o_gcount, o_gstart, o_order, o_soff, o_roff;
+	size_t o_gres, o_gcount, o_gstart, o_order, o_grp, o_roff;
 	struct cgs_resource **gres;
-	size_t *gcount, *gstart, *order, *soff, *roff;
+	size_t *gcount, *gstart, *order, *grp, *roff;
 	PbScope scope = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
 	struct appender ap;
 	struct kvs k;
@@ -406,8 +410,8 @@ int cgs_otlp_encode(struct cgs_span *const *spans, size_t n, const char *version
 	o_gcount = carve(&off, n * sizeof(size_t));
 	o_gstart = carve(&off, (n + 1) * sizeof(size_t));
 	o_order = carve(&off, n * sizeof(size_t));
-	o_soff = carve(&off, (n + 1) * sizeof(size_t)); /* span i's bytes: [soff[i], soff[i+1]) */
-	o_roff = carve(&off, (n + 1) * sizeof(size_t)); /* group g's resource: [roff[g], roff[g+1]) */
+	o_grp = carve(&off, n * sizeof(size_t));        /* span i's group */
+	o_roff = carve(&off, (n + 1) * sizeof(size_t)); /* group g's resource: [roff[g], roff[g+1]) of ws->res */
 	if (ws->idx.cap < off + 16 && cgs_buf_reserve(&ws->idx, off + 16 - ws->idx.len) < 0)
 		goto out;
 	base = (char *)(((uintptr_t)ws->idx.p + 15) & ~(uintptr_t)15);
@@ -415,11 +419,11 @@ int cgs_otlp_encode(struct cgs_span *const *spans, size_t n, const char *version
 	gcount = (size_t *)(void *)(base + o_gcount);
 	gstart = (size_t *)(void *)(base + o_gstart);
 	order = (size_t *)(void *)(base + o_order);
-	soff = (size_t *)(void *)(base + o_soff);
+	grp = (size_t *)(void *)(base + o_grp);
 	roff = (size_t *)(void *)(base + o_roff);
 	memset(gcount, 0, n * sizeof(size_t));
 	for (size_t i = 0; i < n; i++) {
-		struct cgs_resource *r = spans[i]->res;
+		struct cgs_resource *r = v[i].res;
 		size_t g = ng;
 
 		if (ng && gres[last] == r) {
@@ -434,35 +438,29 @@ int cgs_otlp_encode(struct cgs_span *const *spans, size_t n, const char *version
 		if (g == ng)
 			gres[ng++] = r;
 		gcount[g]++;
-		soff[i] = last = g; /* the group for now; the byte offset below */
+		grp[i] = last = g;
 	}
 	gstart[0] = 0;
 	for (size_t g = 0; g < ng; g++)
 		gstart[g + 1] = gstart[g] + gcount[g];
 	memset(gcount, 0, ng * sizeof(size_t));
 	for (size_t i = 0; i < n; i++)
-		order[gstart[soff[i]] + gcount[soff[i]]++] = i;
+		order[gstart[grp[i]] + gcount[grp[i]]++] = i;
 
-	/* Every span, then every resource and the scope, packed one after the other. */
-	ws->bytes.len = 0;
-	for (size_t p = 0; p < n; p++) {
-		soff[p] = ws->bytes.len;
-		if (cgs_otlp_span_encode(spans[order[p]], &ws->bytes) < 0)
-			goto out;
-	}
-	soff[n] = ws->bytes.len;
+	/* Every resource and the scope, packed one after the other. */
+	ws->res.len = 0;
 	for (size_t g = 0; g < ng; g++) {
-		roff[g] = ws->bytes.len;
-		pack_resource(gres[g], &k, &ws->bytes);
+		roff[g] = ws->res.len;
+		pack_resource(gres[g], &k, &ws->res);
 	}
-	roff[ng] = ws->bytes.len;
+	roff[ng] = ws->res.len;
 	scope.name = "cgsight";
 	scope.version = (char *)(version ? version : "");
-	scope_off = ws->bytes.len;
-	ap = (struct appender){ .base = { .append = append }, .b = &ws->bytes };
+	scope_off = ws->res.len;
+	ap = (struct appender){ .base = { .append = append }, .b = &ws->res };
 	opentelemetry__proto__common__v1__instrumentation_scope__pack_to_buffer(&scope, &ap.base);
-	scope_len = ws->bytes.len - scope_off;
-	if (ws->bytes.err)
+	scope_len = ws->res.len - scope_off;
+	if (ws->res.err)
 		goto out;
 
 	/* Sizes of the outer levels, then the framing around the packed bytes. */
@@ -470,7 +468,7 @@ int cgs_otlp_encode(struct cgs_span *const *spans, size_t n, const char *version
 		size_t ss = field_len(scope_len), rs;
 
 		for (size_t p = gstart[g]; p < gstart[g + 1]; p++)
-			ss += field_len(soff[p + 1] - soff[p]);
+			ss += field_len(v[order[p]].len);
 		rs = field_len(roff[g + 1] - roff[g]) + field_len(ss);
 		total += field_len(rs);
 	}
@@ -481,19 +479,51 @@ int cgs_otlp_encode(struct cgs_span *const *spans, size_t n, const char *version
 		size_t ss = field_len(scope_len), rs, rl = roff[g + 1] - roff[g];
 
 		for (size_t p = gstart[g]; p < gstart[g + 1]; p++)
-			ss += field_len(soff[p + 1] - soff[p]);
+			ss += field_len(v[order[p]].len);
 		rs = field_len(rl) + field_len(ss);
 		*o++ = TAG_LEN(1); /* ExportTraceServiceRequest.resource_spans */
 		o = put_varint(o, rs);
-		o = put_field(o, 1, ws->bytes.p + roff[g], rl); /* ResourceSpans.resource */
-		*o++ = TAG_LEN(2);                               /* ResourceSpans.scope_spans */
+		o = put_field(o, 1, ws->res.p + roff[g], rl); /* ResourceSpans.resource */
+		*o++ = TAG_LEN(2);                             /* ResourceSpans.scope_spans */
 		o = put_varint(o, ss);
-		o = put_field(o, 1, ws->bytes.p + scope_off, scope_len); /* ScopeSpans.scope */
-		for (size_t p = gstart[g]; p < gstart[g + 1]; p++)      /* ScopeSpans.spans */
-			o = put_field(o, 2, ws->bytes.p + soff[p], soff[p + 1] - soff[p]);
+		o = put_field(o, 1, ws->res.p + scope_off, scope_len); /* ScopeSpans.scope */
+		for (size_t p = gstart[g]; p < gstart[g + 1]; p++)    /* ScopeSpans.spans */
+			o = put_field(o, 2, bytes + v[order[p]].off, v[order[p]].len);
 	}
 	out->len = (size_t)((char *)o - out->p);
 	e = 0;
+out:
+	if (ws == &local)
+		cgs_otlp_ws_free(&local);
+	return e;
+}
+
+int cgs_otlp_encode(struct cgs_span *const *spans, size_t n, const char *version, struct cgs_otlp_ws *ws,
+		    struct cgs_buf *out)
+{
+	struct cgs_otlp_ws local;
+	struct cgs_otlp_qspan *v;
+	int e = -ENOMEM;
+
+	if (!n)
+		return -EINVAL;
+	if (!ws) {
+		memset(&local, 0, sizeof(local));
+		ws = &local;
+	}
+	ws->bytes.len = 0;
+	ws->spans.len = 0;
+	if (cgs_buf_reserve(&ws->spans, n * sizeof(*v) + 16) < 0)
+		goto out;
+	v = (struct cgs_otlp_qspan *)(void *)(((uintptr_t)ws->spans.p + 15) & ~(uintptr_t)15);
+	for (size_t i = 0; i < n; i++) {
+		v[i].res = spans[i]->res;
+		v[i].off = ws->bytes.len;
+		if (cgs_otlp_span_encode(spans[i], &ws->bytes) < 0)
+			goto out;
+		v[i].len = ws->bytes.len - v[i].off;
+	}
+	e = cgs_otlp_frame(v, n, ws->bytes.p, version, ws, out);
 out:
 	if (ws == &local)
 		cgs_otlp_ws_free(&local);

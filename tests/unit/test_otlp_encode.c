@@ -407,7 +407,7 @@ static void test_span_matches_protobuf_c(void **state)
 			const char *k = keys[rnd(&x) % (sizeof(keys) / sizeof(keys[0]))];
 
 			if (rnd(&x) & 1)
-				assert_int_equal(cgs_span_attr_int(s, k, ints[rnd(&x) % 10] + (int64_t)(rnd(&x) % 3)), 0);
+				assert_int_equal(cgs_span_attr_int(s, k, (int64_t)((uint64_t)ints[rnd(&x) % 10] + rnd(&x) % 3)), 0);
 			else
 				s->attrs[s->nattrs++] = (struct cgs_attr){ .key = k, .type = CGS_ATTR_STR,
 									   .s = rnd_str(s, &x, 399) };
