@@ -9,6 +9,7 @@
 #include "l7.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 const char *const cgs_http_method_names[CGS_HTTP_M__COUNT] = {
@@ -259,7 +260,8 @@ static void header(struct cgs_http_head *h, const char *p, size_t n)
 			h->hdr_dropped++;
 			return;
 		}
-	if (cgs_http_token_eq(name, i, "content-length")) {
+	/* Names told apart by their lengths first: most headers are none of these three. */
+	if (i == 14 && cgs_http_token_eq(name, i, "content-length")) {
 		int64_t v = 0;
 		size_t k;
 
@@ -269,9 +271,9 @@ static void header(struct cgs_http_head *h, const char *p, size_t n)
 			h->content_length = -2; /* invalid or conflicting: unknown for good */
 		else if (h->content_length != -2)
 			h->content_length = v;
-	} else if (cgs_http_token_eq(name, i, "transfer-encoding")) {
+	} else if (i == 17 && cgs_http_token_eq(name, i, "transfer-encoding")) {
 		h->chunked = list_last_is(p + vs, ve - vs, "chunked");
-	} else if (cgs_http_token_eq(name, i, "connection")) {
+	} else if (i == 10 && cgs_http_token_eq(name, i, "connection")) {
 		h->conn_close = h->conn_close || list_has(p + vs, ve - vs, "close");
 	}
 	if (h->nhdr >= CGS_HTTP_MAX_HEADERS) {
@@ -291,7 +293,9 @@ int cgs_http_parse(const char *p, size_t n, struct cgs_http_head *h)
 	const char *lf;
 	int r;
 
-	memset(h, 0, sizeof(*h));
+	/* Everything but the header table, which is read only up to nhdr (1.5 KB spared per message). */
+	memset(h, 0, offsetof(struct cgs_http_head, hdr));
+	h->hdr_dropped = 0;
 	h->content_length = -1;
 	if (!n)
 		return 0;
