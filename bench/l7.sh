@@ -21,7 +21,11 @@
 # Usage: bench/l7.sh [BUILD_DIR]   (CGS_BENCH_ROUNDS=5, CGS_BENCH_SECONDS=8,
 #   CGS_BENCH_VARIANTS="off agent red otlp": the variants to run, off always;
 #   CGS_BENCH_PERF=DIR: a machine-wide `perf record -g` of each wrk run into
-#   DIR/ROUND-VARIANT.data, for `perf report`; it slows every variant alike)
+#   DIR/ROUND-VARIANT.data, for `perf report`; it slows every variant alike;
+#   CGS_BENCH_BPF_STATS=1: kernel BPF run-time statistics on for the run
+#   (kernel.bpf_stats_enabled, restored at exit; adds ~30 ns per program
+#   run to every variant but off): each program's runs per request and ns
+#   per run)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$here/.." && cd "${1:-build}" && pwd)
@@ -82,20 +86,55 @@ proc_cpu_us() { # utime + stime of a process, microseconds
 	[ -n "${1:-}" ] || { echo 0; return; }
 	awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
-wrk_run() { # "requests/s requests containers_cpu_us agent_cpu_us"
-	local c0 c1 a0 a1 out
+l7_thread_us() { # the same for the agent's span pipeline thread (named cgsight-l7)
+	local t
+	[ -n "${1:-}" ] || { echo 0; return; }
+	for t in /proc/"$1"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = cgsight-l7 ] || continue
+		awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000000 / hz }' "$t/stat" 2>/dev/null && return
+	done
+	echo 0
+}
+# "name run_cnt run_time_ns" of every BPF program the agent holds (bpftool; stats on).
+bpf_stats() {
+	[ -n "${CGS_BENCH_BPF_STATS:-}" ] && [ -n "${1:-}" ] || return 0
+	local ids
+	ids=$(awk '/^prog_id:/ { print $2 }' /proc/"$1"/fdinfo/* 2>/dev/null | sort -un)
+	for id in $ids; do
+		bpftool prog show id "$id" -j 2>/dev/null
+		echo
+	done | "$PY" -c '
+import json, sys
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    p = json.loads(line)
+    print("%s:%s" % (p.get("id", "?"), p.get("name", "?")), p.get("run_cnt", 0), p.get("run_time_ns", 0))'
+}
+if [ -n "${CGS_BENCH_BPF_STATS:-}" ]; then
+	command -v bpftool >/dev/null || { echo "CGS_BENCH_BPF_STATS needs bpftool" >&2; exit 1; }
+	BPF_STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
+	cgs_cleanup_hook() { sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_WAS"; }
+	sysctl -qw kernel.bpf_stats_enabled=1
+fi
+wrk_run() { # "requests/s requests containers_cpu_us agent_cpu_us pipeline_thread_cpu_us"
+	local c0 c1 a0 a1 t0 t1 out
 	local pp=
 	if [ -n "${CGS_BENCH_PERF:-}" ]; then
 		perf record -q -a -g -o "$CGS_BENCH_PERF/$r-$v.data" -- sleep "$SECS" 2>/dev/null &
 		pp=$!
 		CGS_PIDS+=("$pp")
 	fi
-	c0=$(cpu_us); a0=$(proc_cpu_us "$VPID")
+	bpf_stats "$VPID" >"$CGS_TMP/bpf0"
+	c0=$(cpu_us); a0=$(proc_cpu_us "$VPID"); t0=$(l7_thread_us "$VPID")
 	out=$(sh -c 'echo $$ > "$1/cgroup.procs"; exec wrk -t1 -c32 -d"$2"s "$3"' _ "$CLI" "$SECS" "http://127.0.0.1:$PORT/")
-	c1=$(cpu_us); a1=$(proc_cpu_us "$VPID")
+	c1=$(cpu_us); a1=$(proc_cpu_us "$VPID"); t1=$(l7_thread_us "$VPID")
+	bpf_stats "$VPID" >"$CGS_TMP/bpf1"
 	[ -z "$pp" ] || wait "$pp" || true
 	awk -v c=$((c1 - c0)) -v a="$(awk -v x="$a1" -v y="$a0" 'BEGIN { print x - y }')" \
-		'/requests in/ { n = $1 } /^Requests\/sec:/ { r = $2 } END { print r, n, c, a }' <<<"$out"
+		-v t="$(awk -v x="$t1" -v y="$t0" 'BEGIN { print x - y }')" \
+		'/requests in/ { n = $1 } /^Requests\/sec:/ { r = $2 } END { print r, n, c, a, t }' <<<"$out"
 }
 
 VPID=
@@ -158,13 +197,13 @@ AGENT_ARGS=${CGS_BENCH_AGENT_ARGS:---bpf-max-containers 8192}
 read -ra VARIANTS <<<"off ${CGS_BENCH_VARIANTS:-agent red otlp}"
 VARIANTS=(off $(printf '%s\n' "${VARIANTS[@]:1}" | grep -vx off || true))
 [ -z "${CGS_BENCH_PERF:-}" ] || mkdir -p "$CGS_BENCH_PERF"
-declare -A RPS CPU ACPU
+declare -A RPS CPU ACPU TCPU
 SPANS=()
 cgs_log "nginx on 127.0.0.1:$PORT, OTLP receiver on $RPORT; $ROUNDS rounds of ${SECS}s wrk -t1 -c32 per variant, in random order"
 for r in $(seq "$ROUNDS"); do
 	for v in $(printf '%s\n' "${VARIANTS[@]}" | shuf); do
 		start_variant "$v"
-		read -r x n c a < <(wrk_run)
+		read -r x n c a t < <(wrk_run)
 		acct=
 		[ "$v" = otlp ] && acct=$(span_account "$n")
 		stop_variant
@@ -172,7 +211,14 @@ for r in $(seq "$ROUNDS"); do
 		CPU[$r,$v]=$("$PY" -c "print('%.2f' % ($c / $n))")
 		ACPU[$r,$v]=$("$PY" -c "print('%.2f' % ($a / $n))")
 		[ -n "$acct" ] && SPANS+=("$n $acct")
-		cgs_log "round $r $v: $x req/s, ${CPU[$r,$v]} us container CPU/req, ${ACPU[$r,$v]} us agent CPU/req${acct:+; answered exported dropped incomplete lost: $acct}"
+		TCPU[$r,$v]=$("$PY" -c "print('%.2f' % ($t / $n))")
+		cgs_log "round $r $v: $x req/s, ${CPU[$r,$v]} us container CPU/req, ${ACPU[$r,$v]} us agent CPU/req (${TCPU[$r,$v]} in its span pipeline thread)${acct:+; answered exported dropped incomplete lost: $acct}"
+		if [ -n "${CGS_BENCH_BPF_STATS:-}" ] && [ -s "$CGS_TMP/bpf1" ]; then
+			# Per program over the wrk run: runs per request, ns per run, ns per request.
+			awk -v n="$n" 'NR == FNR { c[$1] = $2; t[$1] = $3; next }
+				{ dc = $2 - c[$1]; dt = $3 - t[$1]; if (dc > 0) printf "    bpf %-28s %6.2f runs/req %7.1f ns/run %8.1f ns/req\n", $1, dc / n, dt / dc, dt / n }' \
+				"$CGS_TMP/bpf0" "$CGS_TMP/bpf1" >&2
+		fi
 	done
 done
 
@@ -191,8 +237,8 @@ echo
 echo "cgsight request tracing benchmark: $ROUNDS interleaved rounds, nginx (1 worker) <- wrk -t1 -c32 ${SECS}s, loopback, both in container cgroups"
 printf '  %-6s %10s req/s  %6s us CPU/req (containers)  %6s us CPU/req (agent)\n' off "$(median_of RPS off)" "$(median_of CPU off)" "-"
 for v in "${VARIANTS[@]:1}"; do
-	printf '  %-6s %10s req/s  %6s us CPU/req (containers)  %6s us CPU/req (agent)   loss vs off: %6s %%\n' \
-		"$v" "$(median_of RPS $v)" "$(median_of CPU $v)" "$(median_of ACPU $v)" "$(ratio_loss $v)"
+	printf '  %-6s %10s req/s  %6s us CPU/req (containers)  %6s us CPU/req (agent; %s in its span thread)   loss vs off: %6s %%\n' \
+		"$v" "$(median_of RPS $v)" "$(median_of CPU $v)" "$(median_of ACPU $v)" "$(median_of TCPU $v)" "$(ratio_loss $v)"
 done
 has() { [[ " ${VARIANTS[*]} " == *" $1 "* ]]; }
 for v in red otlp; do

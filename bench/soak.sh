@@ -102,6 +102,7 @@ worker() { # CGROUP_DIR SECONDS
 	echo $!
 }
 
+REAP_FAILED=0
 hex64() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 # Starts one container: its cgroup (one of three runtime layouts), its log file and link, its worker.
 start_container() {
@@ -128,15 +129,26 @@ start_container() {
 
 # Removes containers past their deadline (cgroup, then, a little later, their logs as kubelet does).
 reap() {
-	local f deadline pid dir logdir link
+	local f deadline pid dir logdir link procs
 	for f in "$T/live"/*; do
 		[ -e "$f" ] || continue
 		read -r deadline pid dir logdir link <"$f"
 		[ "$SECONDS" -ge "$deadline" ] || continue
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
-		for _ in $(seq 20); do [ -s "$dir/cgroup.procs" ] || break; sleep 0.1; done
+		# What the worker had started (curl, sysload, sleep) is still in its cgroup: end those
+		# too, by the PIDs the cgroup lists (cgroupfs files always report size 0, so read them).
+		for _ in $(seq 50); do
+			procs=$(cat "$dir/cgroup.procs" 2>/dev/null) || break
+			[ -n "$procs" ] || break
+			kill $procs 2>/dev/null || true
+			sleep 0.1
+		done
 		find "$dir" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+		if [ -d "$dir" ]; then
+			REAP_FAILED=$((REAP_FAILED + 1))
+			cgs_log "could not remove $dir (still holds: $(tr '\n' ' ' <"$dir/cgroup.procs"))"
+		fi
 		rm -f "$f"
 		echo "$((SECONDS + 15)) $logdir $link" >>"$T/logs-to-delete"
 	done
@@ -147,8 +159,11 @@ reap() {
 		done <"$T/logs-to-delete"
 		printf '%s\n' "${keep[@]}" | grep . >"$T/logs-to-delete" || : >"$T/logs-to-delete"
 	fi
-	# Cgroups of the kubepods layout leave their pod directory behind: remove empty ones.
-	find "$ROOT" -mindepth 2 -depth -type d -empty -name 'pod*' -exec rmdir {} \; 2>/dev/null || true
+	# Cgroups of the kubepods layout leave their pod directory behind: remove those without a
+	# container left (rmdir refuses the others; a cgroup directory is never -empty: its files).
+	for d in "$ROOT"/kubepods/burstable/pod*; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+	done
 }
 
 # The log writer: CRI lines for every live container, rotation by rename now and then.
@@ -322,6 +337,9 @@ sleep 2 # the sampler's last row
 kill "$SAMPLER" 2>/dev/null || true
 wait "$SAMPLER" 2>/dev/null || true
 kill -0 "$AGENT" 2>/dev/null && cgs_pass "the agent ran ${SECS}s under load" || true
+# The load itself: every container it removed is gone (else the agent rightly tracks more and more).
+[ "$REAP_FAILED" = 0 ] && cgs_pass "the load removed every container it ended" ||
+	cgs_fail "the load could not remove $REAP_FAILED containers: the run is not the load it claims"
 
 # Figures and the plot.
 "$PY" - "$CSV" "$PNG" <<'PY'

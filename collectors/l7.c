@@ -617,6 +617,8 @@ static int l7_init(const struct cgs_collector_ctx *ctx, void **state, const char
 		*why = "cannot start the pipeline thread";
 		goto fail;
 	}
+	/* Named for top -H, perf and /proc/PID/task (bench/l7.sh reads its CPU time). */
+	pthread_setname_np(l->th, "cgsight-l7");
 	l->running = true;
 	/* Last: the slots keep the callback for the agent's lifetime, so only a collector that is up registers. */
 	if (cgs_slots_on_reset(ctx->slots, on_slot_reset, l) < 0) {
