@@ -120,7 +120,8 @@ struct cgs_otlp_qspan {
 /*
  * What cgs_otlp_encode does, for spans already encoded: `n` Span messages at
  * `bytes` + v[i].off, framed into an ExportTraceServiceRequest grouped by
- * resource (in order of first appearance), appended to `out`.
+ * resource (in order of first appearance), appended to `out`. `ws` is
+ * required (zero-initialised, or kept warm across calls).
  */
 int cgs_otlp_frame(const struct cgs_otlp_qspan *v, size_t n, const char *bytes, const char *version,
 		   struct cgs_otlp_ws *ws, struct cgs_buf *out);

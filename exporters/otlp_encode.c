@@ -387,7 +387,6 @@ static size_t carve(size_t *off, size_t size)
 int cgs_otlp_frame(const struct cgs_otlp_qspan *v, size_t n, const char *bytes, const char *version,
 		   struct cgs_otlp_ws *ws, struct cgs_buf *out)
 {
-	struct cgs_otlp_ws local;
 	size_t ng = 0, last = 0, off = 0, total = 0, scope_off, scope_len;
 	size_t o_gres, o_gcount, o_gstart, o_order, o_grp, o_roff;
 	struct cgs_resource **gres;
@@ -401,10 +400,6 @@ int cgs_otlp_frame(const struct cgs_otlp_qspan *v, size_t n, const char *bytes, 
 
 	if (!n)
 		return -EINVAL;
-	if (!ws) {
-		memset(&local, 0, sizeof(local));
-		ws = &local;
-	}
 	/* Index arrays: group of first appearance per resource, spans ordered by group. */
 	o_gres = carve(&off, n * sizeof(*gres));
 	o_gcount = carve(&off, n * sizeof(size_t));
@@ -493,8 +488,6 @@ int cgs_otlp_frame(const struct cgs_otlp_qspan *v, size_t n, const char *bytes, 
 	out->len = (size_t)((char *)o - out->p);
 	e = 0;
 out:
-	if (ws == &local)
-		cgs_otlp_ws_free(&local);
 	return e;
 }
 
