@@ -251,3 +251,6 @@ for s in "${SPANS[@]}"; do
 		"$n" "$ans" "$ex" "$dr" "$inc" "$lost" $((ans - ex - dr)) "$([ "$ans" -ge $((2 * n)) ] || echo '  (NOT TRACED: no BPF slot?)')"
 done
 echo "  (target: otlp loss <= 5 %; answered = exported, i.e. no span lost, at 100 % sampling)"
+echo
+# The userspace side alone, without kernel or network (bench/l7_pipeline.c).
+"$build/cgs_bench_l7_pipeline" 200000 5
