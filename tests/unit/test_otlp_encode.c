@@ -373,8 +373,8 @@ static const char *rnd_str(struct cgs_span *s, uint32_t *x, size_t max)
 static void test_span_matches_protobuf_c(void **state)
 {
 	static const char *const keys[] = { "http.request.method", "url.path", "", "k", "server.port",
-					    "a.key.long.enough.to.need.more.than.one.hundred.and.twenty.seven.bytes."
-					    "of.length.prefix.when.combined.with.its.value.xxxxxxxxxxxxxxxxxxxxxxxxxx" };
+					    ("a.key.long.enough.to.need.more.than.one.hundred.and.twenty.seven.bytes."
+					     "of.length.prefix.when.combined.with.its.value.xxxxxxxxxxxxxxxxxxxxxxxxxx") };
 	static const int64_t ints[] = { 0, 1, 127, 128, 200, 16383, 16384, -1, INT64_MIN, INT64_MAX };
 	uint8_t *want = malloc(65536);
 	struct cgs_buf got;
