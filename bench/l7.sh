@@ -82,16 +82,20 @@ for _ in $(seq 100); do RPORT=$(awk '/^listening/ { print $2 }' "$CGS_TMP/recv/l
 [ -n "$RPORT" ] || { echo "receiver did not start" >&2; exit 1; }
 
 cpu_us() { awk '$1 == "usage_usec" { s += $2 } END { print s }' "$SRV/cpu.stat" "$CLI/cpu.stat"; }
-proc_cpu_us() { # utime + stime of a process, microseconds
-	[ -n "${1:-}" ] || { echo 0; return; }
-	awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+stat_cpu_us() { # utime + stime from a /proc stat file, microseconds
+	awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000000 / hz }' "$1" 2>/dev/null || echo 0
 }
-l7_thread_us() { # the same for the agent's span pipeline thread (named cgsight-l7)
+proc_cpu_us() { # ... of a process
+	[ -n "${1:-}" ] || { echo 0; return; }
+	stat_cpu_us "/proc/$1/stat"
+}
+l7_thread_us() { # ... of the agent's span pipeline thread (named cgsight-l7)
 	local t
 	[ -n "${1:-}" ] || { echo 0; return; }
 	for t in /proc/"$1"/task/*; do
 		[ "$(cat "$t/comm" 2>/dev/null)" = cgsight-l7 ] || continue
-		awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000000 / hz }' "$t/stat" 2>/dev/null && return
+		stat_cpu_us "$t/stat"
+		return
 	done
 	echo 0
 }

@@ -3,8 +3,8 @@
  * OTLP/HTTP protobuf exporter (see otlp.h): a bounded FIFO of spans, each
  * encoded as it is submitted (while its bytes are still in the cache) and
  * freed, the bytes kept in chunks of one batch each (about 0.5 KB a span
- * rather than the 1.3 KB span), one
- * batch in flight at a time (framed once, re-sent as-is on retry), libcurl's
+ * rather than the 1.3 KB span); one batch in flight at a time (framed once,
+ * re-sent as-is on retry), libcurl's
  * multi interface driven from an epoll fd of our own that holds curl's
  * sockets, curl's timeout timer and our schedule timer (batch deadline or
  * retry backoff). Nothing here blocks, except the bounded final flush in
