@@ -110,9 +110,15 @@ sizes_committed "$(pos)" && cgs_pass "space back: every acknowledged offset comm
 n=$(grep -c "position file .* written again, after [0-9]* failed attempts" "$CGS_TMP/agent.log" || true)
 [ "$n" = 1 ] && cgs_pass "recovery logged once: $(grep -m1 'written again' "$CGS_TMP/agent.log" | cut -c1-160)" ||
 	cgs_fail "recovery logged $n times"
-w1=$(num "$(mval "$(cgs_metrics)" cgsight_logs_write_errors_total 'file="positions"')"); sleep 0.5
-w2=$(num "$(mval "$(cgs_metrics)" cgsight_logs_write_errors_total 'file="positions"')")
-[ "$w1" = "$w2" ] && cgs_pass "no more failed commits ($w2 in all)" || cgs_fail "failed commits still counted: $w1 -> $w2"
+# /metrics is a snapshot taken every interval (1 s): wait for it to show the
+# count the recovery line states, then check it stays there for two intervals.
+wrec=$(grep -m1 -o 'written again, after [0-9]* failed' "$CGS_TMP/agent.log" | grep -o '[0-9]*')
+perr() { num "$(mval "$(cgs_metrics)" cgsight_logs_write_errors_total 'file="positions"')"; }
+for _ in $(seq 30); do [ "$(perr)" = "$wrec" ] && break; sleep 0.1; done
+w1=$(perr); sleep 2.2; w2=$(perr)
+[ -n "$wrec" ] && [ "$w1" = "$wrec" ] && [ "$w2" = "$wrec" ] &&
+	cgs_pass "no more failed commits ($w2 in all, as the recovery line says)" ||
+	cgs_fail "failed commits: recovery line says ${wrec:-?}, /metrics $w1 then $w2"
 
 # ---- 3. full again: lines acknowledged, not committed; then Fluentd gone: no spool ----------
 fill
