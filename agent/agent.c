@@ -301,6 +301,7 @@ static void drain(int fd)
 static void agent_teardown(struct agent *a)
 {
 	cgs_http_stop(a->http);
+	cgs_slots_unwatch_all(a->slots);
 	for (size_t i = 0; i < a->ncol; i++)
 		if (a->col[i].up && a->col[i].ops->destroy)
 			a->col[i].ops->destroy(a->col[i].state);
@@ -676,6 +677,7 @@ size_t cgs_agent_plan(const struct cgs_config *cfg, const struct cgs_cgroup_moun
 	cgs_test_disable_get(&td);
 	for (size_t i = 0; reg && cgs_collectors[i] && n < MAX_COLLECTORS && n < max; i++, n++)
 		collector_start(&col[n], cgs_collectors[i], &ctx, &td, true);
+	cgs_slots_unwatch_all(slots);
 	for (size_t i = 0; i < n; i++) {
 		rep[i] = col[i].rep;
 		if (col[i].up && col[i].ops->destroy)

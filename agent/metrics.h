@@ -115,6 +115,7 @@ struct cgs_family {
 	X(AGENT_COLLECTOR_UP)                    \
 	X(AGENT_COLLECTOR_INFO)                  \
 	X(AGENT_COLLECTOR_DEGRADED)              \
+	X(AGENT_COLLECTOR_CONTAINERS)            \
 	X(AGENT_RUNTIME_ERRORS)                  \
 	X(AGENT_EVENTS_LOST)                     \
 	X(AGENT_COLLECTION_DURATION)             \

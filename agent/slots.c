@@ -12,7 +12,9 @@
 
 #include "../bpf/slots.h"
 
-#define MAX_RESET_CBS 16
+#define MAX_WATCHERS 16
+
+typedef void (*slot_cb)(void *arg, uint32_t slot);
 
 struct cgs_slots {
 	int ids_fd, meta_fd;
@@ -21,10 +23,10 @@ struct cgs_slots {
 	uint32_t head, count;
 	uint64_t gen;
 	struct {
-		void (*cb)(void *arg, uint32_t slot);
+		slot_cb reset, release;
 		void *arg;
-	} reset[MAX_RESET_CBS];
-	int nreset;
+	} w[MAX_WATCHERS];
+	int nw;
 };
 
 struct cgs_slots *cgs_slots_new(uint32_t max_slots)
@@ -88,8 +90,8 @@ int cgs_slots_reuse(const struct cgs_slots *s, struct bpf_map *ids, struct bpf_m
 
 static void run_resets(struct cgs_slots *s, uint32_t slot)
 {
-	for (int i = 0; i < s->nreset; i++)
-		s->reset[i].cb(s->reset[i].arg, slot);
+	for (int i = 0; i < s->nw; i++)
+		s->w[i].reset(s->w[i].arg, slot);
 }
 
 int cgs_slots_assign(struct cgs_slots *s)
@@ -117,6 +119,9 @@ void cgs_slots_release(struct cgs_slots *s, uint32_t slot)
 		return;
 	s->fifo[(s->head + s->count) % s->max] = slot;
 	s->count++;
+	for (int i = 0; i < s->nw; i++)
+		if (s->w[i].release)
+			s->w[i].release(s->w[i].arg, slot);
 }
 
 int cgs_slots_map(struct cgs_slots *s, uint64_t cgroup_id, uint32_t slot)
@@ -143,12 +148,20 @@ int cgs_slots_unmap(struct cgs_slots *s, uint64_t cgroup_id)
 	return 0;
 }
 
-int cgs_slots_on_reset(struct cgs_slots *s, void (*cb)(void *arg, uint32_t slot), void *arg)
+int cgs_slots_watch(struct cgs_slots *s, void (*reset)(void *arg, uint32_t slot),
+		    void (*release)(void *arg, uint32_t slot), void *arg)
 {
-	if (s->nreset >= MAX_RESET_CBS)
+	if (s->nw >= MAX_WATCHERS)
 		return -ENOSPC;
-	s->reset[s->nreset].cb = cb;
-	s->reset[s->nreset].arg = arg;
-	s->nreset++;
+	s->w[s->nw].reset = reset;
+	s->w[s->nw].release = release;
+	s->w[s->nw].arg = arg;
+	s->nw++;
 	return 0;
+}
+
+void cgs_slots_unwatch_all(struct cgs_slots *s)
+{
+	if (s)
+		s->nw = 0;
 }

@@ -3,7 +3,9 @@
  * Container slots for the BPF collectors (see bpf/slots.h): owns the
  * shared cgroup-id -> slot map and its generation, hands out slots with a
  * FIFO free list (a freed slot is reused as late as possible), and tells
- * collectors when a slot is (re)assigned so they zero its accumulators.
+ * collectors when a slot is (re)assigned, so they zero its accumulators,
+ * and when it is released, so they free what they hold for it: with the
+ * FIFO, state kept until a slot's reuse would cover every slot in time.
  * Single-threaded: driven by the registry on the event loop.
  */
 #ifndef CGS_SLOTS_H
@@ -32,7 +34,14 @@ int cgs_slots_assign_host(struct cgs_slots *s);
 int cgs_slots_map(struct cgs_slots *s, uint64_t cgroup_id, uint32_t slot);
 int cgs_slots_unmap(struct cgs_slots *s, uint64_t cgroup_id);
 
-/* Registers a callback run whenever a slot is handed out (zero its accumulators). */
-int cgs_slots_on_reset(struct cgs_slots *s, void (*cb)(void *arg, uint32_t slot), void *arg);
+/*
+ * Registers a collector's callbacks: `reset` runs whenever a slot is handed
+ * out (zero its accumulators), `release` (optional) whenever a container
+ * slot is given back (free what is held for it). 0 or -ENOSPC.
+ */
+int cgs_slots_watch(struct cgs_slots *s, void (*reset)(void *arg, uint32_t slot),
+		    void (*release)(void *arg, uint32_t slot), void *arg);
+/* Forgets every watcher: before the collectors are destroyed (the registry still releases slots). */
+void cgs_slots_unwatch_all(struct cgs_slots *s);
 
 #endif

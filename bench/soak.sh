@@ -21,8 +21,10 @@
 #
 # Each sample (one CSV row): agent CPU (cumulative seconds and % of one CPU
 # over the interval), RSS, open fds, containers tracked, exposition size and
-# scrape time; entries of every hash map the agent holds (bpftool map dump;
-# the map ids come from the agent's /proc/PID/fdinfo) and their total; the
+# scrape time; containers each collector holds state for
+# (cgsight_collector_containers, columns held_*); entries of every hash map
+# the agent holds (bpftool map dump; the map ids come from the agent's
+# /proc/PID/fdinfo) and their total; the
 # drop and loss counters of /metrics (cgsight_events_lost_total by collector,
 # cgsight_series_dropped_total, cgsight_logs_dropped_bytes_total, dropped
 # spans, collector errors) and records shipped / acknowledged.
@@ -268,6 +270,8 @@ def metrics():
         if name == "cgsight_events_lost_total":
             v["events_lost_" + re.search(r'collector="([^"]*)"', labels).group(1)] = val
             sums["events_lost_total"] = sums.get("events_lost_total", 0) + val
+        elif name == "cgsight_collector_containers":
+            v["held_" + re.search(r'collector="([^"]*)"', labels).group(1)] = val
         elif name == "cgsight_series_dropped_total":
             v["series_dropped_" + re.search(r'reason="([^"]*)"', labels).group(1)] = val
         elif name == "cgsight_logs_dropped_bytes_total":

@@ -55,7 +55,13 @@
 /* Records handled per turn of the pipeline's loop before curl gets its turn. */
 #define RECORDS_PER_POLL 2048
 
-/* RED metrics of one container slot. [0]: inbound (SERVER spans), [1]: outbound (CLIENT). */
+/*
+ * RED metrics of one container slot. [0]: inbound (SERVER spans), [1]:
+ * outbound (CLIENT). Allocated at the slot's first request, freed when the
+ * slot is released: agent/slots.c hands free slots out in FIFO order, so a
+ * table of bpf_max_containers entries would end up resident whole on a node
+ * with churn, whatever the number of live containers.
+ */
 struct red {
 	uint64_t req[2][CGS_HTTP_M__COUNT][STATUS_CLASSES];
 	uint64_t hist[2][CGS_LOG2_US_NBOUNDS + 1];
@@ -92,7 +98,7 @@ struct l7 {
 	bool btf;                     /* tp_btf programs, else raw_tp */
 	/* shared, under mu */
 	pthread_mutex_t mu;
-	struct red *red;
+	struct red **red;
 	struct slot_res *res;
 	struct shared_stats shared;
 	/* the agent's thread's own */
@@ -176,11 +182,15 @@ static void refresh_resource(struct l7 *l, const struct cgs_container *c)
 	cgs_resource_unref(old);
 }
 
-/* A new slot: no counters, no resource, not traced until matched (traces_cgroups). */
+/*
+ * A slot handed out or given back: no counters, no resource, not traced
+ * until matched (traces_cgroups). On release it frees what the slot held.
+ */
 static void on_slot_reset(void *arg, uint32_t slot)
 {
 	struct l7 *l = arg;
 	struct cgs_resource *old;
+	struct red *oldred;
 
 	if (slot >= l->nslots)
 		return;
@@ -192,10 +202,12 @@ static void on_slot_reset(void *arg, uint32_t slot)
 		bpf_map__update_elem(l->skel->maps.traced_slots, &k, sizeof(k), &off, sizeof(off), 0);
 	}
 	pthread_mutex_lock(&l->mu);
-	memset(&l->red[slot], 0, sizeof(l->red[slot]));
+	oldred = l->red[slot];
+	l->red[slot] = NULL;
 	old = l->res[slot].res;
 	memset(&l->res[slot], 0, sizeof(l->res[slot]));
 	pthread_mutex_unlock(&l->mu);
+	free(oldred);
 	cgs_resource_unref(old);
 }
 
@@ -241,7 +253,12 @@ static void sink_request(void *arg, int slot, uint64_t cgroup_id, int role, int 
 		b++;
 	}
 	pthread_mutex_lock(&l->mu);
-	r = &l->red[slot];
+	r = l->red[slot];
+	if (!r && !(r = l->red[slot] = calloc(1, sizeof(*r)))) {
+		pthread_mutex_unlock(&l->mu);
+		l->bad++; /* counted as a lost event */
+		return;
+	}
 	r->req[d][method][status / 100 - 1]++;
 	r->hist[d][b]++;
 	r->sum[d] += (double)ns / 1e9;
@@ -359,6 +376,8 @@ static void l7_destroy(void *state)
 	cgs_l7_redact_free(l->redact);
 	for (uint32_t i = 0; l->res && i < l->nslots; i++)
 		cgs_resource_unref(l->res[i].res);
+	for (uint32_t i = 0; l->red && i < l->nslots; i++)
+		free(l->red[i]);
 	free(l->res);
 	free(l->red);
 	free(l->traced);
@@ -621,7 +640,7 @@ static int l7_init(const struct cgs_collector_ctx *ctx, void **state, const char
 	pthread_setname_np(l->th, "cgsight-l7");
 	l->running = true;
 	/* Last: the slots keep the callback for the agent's lifetime, so only a collector that is up registers. */
-	if (cgs_slots_on_reset(ctx->slots, on_slot_reset, l) < 0) {
+	if (cgs_slots_watch(ctx->slots, on_slot_reset, on_slot_reset, l) < 0) {
 		e = -ENOSPC;
 		*why = "no room for another slot-reset callback";
 		goto fail;
@@ -644,14 +663,19 @@ static int l7_collect(void *state, const struct cgs_container *c, struct cgs_sam
 {
 	struct l7 *l = state;
 	struct red r;
+	bool any;
 
 	if (c->slot < 0 || (uint32_t)c->slot >= l->nslots)
 		return 0;
 	decide_traced(l, c);
 	refresh_resource(l, c);
 	pthread_mutex_lock(&l->mu);
-	r = l->red[c->slot];
+	any = l->red[c->slot] != NULL;
+	if (any)
+		r = *l->red[c->slot];
 	pthread_mutex_unlock(&l->mu);
+	if (!any)
+		return 0;
 	for (int d = 0; d < 2; d++) {
 		uint64_t total = 0;
 
@@ -673,10 +697,14 @@ static int l7_collect_agent(void *state, struct cgs_samples *out)
 	struct l7 *l = state;
 	struct shared_stats s;
 	uint64_t lost = __atomic_load_n(&l->skel->bss->lost, __ATOMIC_RELAXED);
+	uint32_t held = 0;
 
 	pthread_mutex_lock(&l->mu);
 	s = l->shared;
+	for (uint32_t i = 0; i < l->nslots; i++)
+		held += l->red[i] || l->res[i].res;
 	pthread_mutex_unlock(&l->mu);
+	cgs_samples_add_l(out, CGS_M_AGENT_COLLECTOR_CONTAINERS, "l7", NULL, (double)held);
 	cgs_samples_add_l(out, CGS_M_AGENT_EVENTS_LOST, "l7", NULL, (double)(lost + s.bad));
 	cgs_samples_add_l(out, CGS_M_AGENT_SPANS, "exported", NULL, (double)s.otlp.exported);
 	cgs_samples_add_l(out, CGS_M_AGENT_SPANS, "rejected", NULL, (double)s.otlp.rejected);

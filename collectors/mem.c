@@ -727,7 +727,7 @@ static int mem_init(const struct cgs_collector_ctx *ctx, void **state, const cha
 		e = m->rb ? 0 : -errno;
 	}
 	if (!e)
-		e = cgs_slots_on_reset(ctx->slots, mem_reset_slot, m);
+		e = cgs_slots_watch(ctx->slots, mem_reset_slot, NULL, m);
 	if (e) {
 		if (why)
 			*why = "loading or attaching the BPF programs failed";

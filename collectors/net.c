@@ -152,7 +152,7 @@ static int net_init(const struct cgs_collector_ctx *ctx, void **state, const cha
 	}
 	close(cg_fd);
 	cg_fd = -1;
-	e = cgs_slots_on_reset(ctx->slots, net_reset_slot, n);
+	e = cgs_slots_watch(ctx->slots, net_reset_slot, NULL, n);
 	if (e) {
 		*why = "no room for another slot-reset callback";
 		goto fail_why;

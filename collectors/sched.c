@@ -212,7 +212,7 @@ static int sched_init(const struct cgs_collector_ctx *ctx, void **state, const c
 		e = sched_load(s, ctx, btf, false);
 	}
 	if (!e)
-		e = cgs_slots_on_reset(ctx->slots, sched_reset_slot, s);
+		e = cgs_slots_watch(ctx->slots, sched_reset_slot, NULL, s);
 	if (e) {
 		if (why)
 			*why = "loading or attaching the BPF programs failed";

@@ -252,6 +252,17 @@ uint32_t cgs_syscall_records_assign(struct cgs_syscall_records *r, uint32_t slot
 	return CGS_SYSCALL_NO_RECORD;
 }
 
+uint32_t cgs_syscall_records_release(struct cgs_syscall_records *r, uint32_t slot)
+{
+	uint32_t idx = cgs_syscall_records_of(r, slot);
+
+	if (idx == CGS_SYSCALL_NO_RECORD)
+		return idx;
+	r->slot_idx[slot] = CGS_SYSCALL_NO_RECORD;
+	r->idx_slot[idx] = CGS_SYSCALL_NO_RECORD;
+	return idx;
+}
+
 unsigned cgs_syscall_records_reclaim(struct cgs_syscall_records *r, const bool *live, uint32_t keep,
 				     void (*gone)(void *arg, uint32_t slot), void *arg)
 {

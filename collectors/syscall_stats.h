@@ -97,8 +97,9 @@ int cgs_syscall_stats_emit(const struct cgs_syscall_stats *st, struct cgs_sample
 /*
  * Accumulator records: the kernel keeps per-CPU accumulators for at most
  * `nidx` containers, fewer than the container slots when bpf_max_containers
- * is large. A slot keeps its record across reuse; a slot that finds none
- * free takes one back from a slot no container holds any more.
+ * is large. A slot gives its record back when its container goes; a slot
+ * that finds none free takes one back from a slot no container holds any
+ * more.
  */
 #define CGS_SYSCALL_NO_RECORD UINT32_MAX
 
@@ -115,6 +116,8 @@ void cgs_syscall_records_free(struct cgs_syscall_records *r);
 uint32_t cgs_syscall_records_of(const struct cgs_syscall_records *r, uint32_t slot);
 /* Gives `slot` its record or a free one; CGS_SYSCALL_NO_RECORD when none is free. */
 uint32_t cgs_syscall_records_assign(struct cgs_syscall_records *r, uint32_t slot);
+/* Frees the record of `slot` (its container is gone); returns it, or CGS_SYSCALL_NO_RECORD. */
+uint32_t cgs_syscall_records_release(struct cgs_syscall_records *r, uint32_t slot);
 /*
  * Frees the records of slots that `live` (nslots flags) says no container
  * holds, except `keep`; calls gone(arg, slot) for each. Returns how many.

@@ -63,6 +63,7 @@ struct syscalls {
 	uint64_t *folded;                  /* per record: pass of its last fold */
 	uint64_t pass;
 	uint64_t unmeasured;               /* containers that found no free record */
+	uint32_t nstats;                   /* records with totals allocated */
 	int timer_fd;
 };
 
@@ -219,6 +220,26 @@ static void on_slot_reset(void *arg, uint32_t slot)
 	set_slot_index(s, slot, idx);
 }
 
+/*
+ * A container is gone: its record is free again and its totals (~12 KiB)
+ * are freed now rather than at the record's reuse (slots come round in
+ * FIFO order, so on a node with churn that would hold one set of totals per
+ * record, syscalls_max_containers of them, whatever the live count).
+ */
+static void on_slot_release(void *arg, uint32_t slot)
+{
+	struct syscalls *s = arg;
+	uint32_t idx = cgs_syscall_records_release(&s->rec, slot);
+
+	if (idx == NONE)
+		return;
+	set_slot_index(s, slot, NONE);
+	if (s->stats[idx])
+		s->nstats--;
+	free(s->stats[idx]);
+	s->stats[idx] = NULL;
+}
+
 /* Folds one record's kernel counters into its totals. 0 or -errno. */
 static int fold_record(struct syscalls *s, uint32_t idx)
 {
@@ -228,6 +249,7 @@ static int fold_record(struct syscalls *s, uint32_t idx)
 		s->stats[idx] = calloc(1, sizeof(*s->stats[idx]));
 		if (!s->stats[idx])
 			return -ENOMEM;
+		s->nstats++;
 	}
 	if (bpf_map_lookup_elem(s->stats_fd, &idx, s->buf) < 0)
 		return -errno;
@@ -323,7 +345,7 @@ static int syscalls_init(const struct cgs_collector_ctx *ctx, void **state, cons
 		goto fail;
 	}
 	/* Last: once registered, the slots hold a pointer to us, so nothing may fail after it. */
-	e = cgs_slots_on_reset(ctx->slots, on_slot_reset, s);
+	e = cgs_slots_watch(ctx->slots, on_slot_reset, on_slot_release, s);
 	if (e) {
 		*why = "too many slot-reset callbacks";
 		goto fail;
@@ -406,7 +428,8 @@ static int syscalls_collect_agent(void *state, struct cgs_samples *out)
 	struct syscalls *s = state;
 
 	return cgs_samples_add_l(out, CGS_M_AGENT_SERIES_DROPPED, "syscalls_max_containers", NULL,
-				 (double)s->unmeasured);
+				 (double)s->unmeasured) +
+	       cgs_samples_add_l(out, CGS_M_AGENT_COLLECTOR_CONTAINERS, "syscalls", NULL, (double)s->nstats);
 }
 
 static const char *syscalls_variant(void *state, bool *fallback)

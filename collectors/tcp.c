@@ -250,7 +250,7 @@ static int tcp_init(const struct cgs_collector_ctx *ctx, void **state, const cha
 			goto fail;
 		}
 	}
-	e = cgs_slots_on_reset(ctx->slots, tcp_reset_slot, tc);
+	e = cgs_slots_watch(ctx->slots, tcp_reset_slot, NULL, tc);
 	if (e) {
 		*why = "no room for another slot-reset callback";
 		goto fail;

@@ -12,6 +12,8 @@
 #    within 10 % of its level then (no leak): median and high of the last
 #    quarter against those of the second (CGS_CHURN_RSS_OUT=FILE keeps the
 #    per-second samples);
+#  - the collectors hold per-container state for no more containers than the
+#    agent tracks (cgsight_collector_containers <= cgsight_containers);
 #  - every log line written was delivered (checked against the files).
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../e2e/fluent/lib.sh"
@@ -31,7 +33,11 @@ for i in $(seq 1 1000); do mkdir "$ROOT/docker/$(hexid "$i")"; done
 L=$CGS_TMP/logs
 mkdir -p "$L/r" "$L/state"
 ff_start "$L" ack 0
-cgs_start_agent --interval 1s --rescan-interval 5s --logs true \
+# Many more BPF slots than live containers: slots are handed out in FIFO
+# order, so every new container lands on a slot never used before, and
+# whatever the collectors kept per slot until its reuse (rather than
+# freeing at the container's end) shows as growth.
+cgs_start_agent --interval 1s --rescan-interval 5s --logs true --traces true --bpf-max-containers 16384 \
 	--log-paths "$L/r/var/log/containers/*.log" --log-link-roots "$L/r/var/log/pods" \
 	--log-position-file "$L/state/pos" --log-spool-dir "$L/state/spool" \
 	--fluentd-address "127.0.0.1:$FF_PORT" --log-commit-interval 200ms
@@ -136,6 +142,16 @@ done
 # The registry (the API) holds exactly the live ones of this test.
 tracked=$(cgs_api | "$PY" -c 'import json,sys; print(sum(1 for c in json.load(sys.stdin)["containers"] if c["id"].startswith(sys.argv[1] + "/")))' "$REL")
 [ "$tracked" = "$live" ] && cgs_pass "registry tracks the $tracked live containers" || cgs_fail "registry tracks $tracked, want $live"
+# Per-container state of the collectors follows the live containers (freed
+# when a container goes, not when its slot comes round again).
+M=$(cgs_metrics)
+ctr=$(mval "$M" cgsight_containers)
+for col in syscalls l7; do
+	held=$(mval "$M" cgsight_collector_containers "collector=\"$col\"")
+	[ -n "$held" ] && [ "${held%.*}" -le "${ctr%.*}" ] &&
+		cgs_pass "$col holds state for $held containers, $ctr tracked ($((live + oldest - 1)) created in all)" ||
+		cgs_fail "$col holds state for ${held:-?} containers, only $ctr tracked"
+done
 
 # Every line written was delivered.
 for _ in $(seq 60); do

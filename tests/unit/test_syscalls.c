@@ -658,6 +658,13 @@ static void test_records(void **state)
 	assert_int_equal(cgs_syscall_records_reclaim(&r, live, 1, NULL, NULL), 1); /* only 3 */
 	assert_int_equal(cgs_syscall_records_of(&r, 1), 1);
 	assert_int_equal(cgs_syscall_records_of(&r, 3), CGS_SYSCALL_NO_RECORD);
+	/* A container gone: its record is free at once, for the next slot that needs one. */
+	assert_int_equal(cgs_syscall_records_release(&r, 5), 2);
+	assert_int_equal(cgs_syscall_records_of(&r, 5), CGS_SYSCALL_NO_RECORD);
+	assert_int_equal(cgs_syscall_records_release(&r, 5), CGS_SYSCALL_NO_RECORD); /* twice: nothing */
+	assert_int_equal(cgs_syscall_records_release(&r, 99), CGS_SYSCALL_NO_RECORD);
+	assert_int_equal(cgs_syscall_records_assign(&r, 2), 2);
+	assert_int_equal(cgs_syscall_records_of(&r, 2), 2);
 	cgs_syscall_records_free(&r);
 }
 
