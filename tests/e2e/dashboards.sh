@@ -130,11 +130,17 @@ grep -E '^(FAIL|EXEMPT)' "$CGS_TMP/check.out" >&2 || true
 # Pictures: "All" pods and containers of the namespace, as a user would open the dashboards.
 printf '{"select": {"namespace": ["%s"], "pod": [], "container": [], "name": []}}\n' "$NS" >"$CGS_TMP/all.json"
 OUT="$CGS_TMP/pictures"
+# At least 20 s recorded: a rate panel over a shorter range (the checks can
+# pass within seconds) may hold no two scrapes in any of its 8 s windows.
+REC=20
 if [ -n "$PICTURES" ]; then
 	OUT="$CGS_SRC/docs/dashboards"
-	left=$((START + SECONDS_RUN - $(date +%s)))
+	REC=$SECONDS_RUN
+fi
+left=$((START + REC - $(date +%s)))
+if [ "$left" -gt 0 ]; then
 	cgs_log "recording for $left s more before drawing the pictures"
-	[ "$left" -gt 0 ] && sleep "$left"
+	sleep "$left"
 fi
 # $__rate_interval as Grafana derives it from a 2 s scrape interval setting of the data source: 8 s.
 if "$PY" "$D/render.py" "$PROM" "$CGS_SRC/dashboards" "$OUT" "$((START + 2))" "$(date +%s)" "$CGS_TMP/all.json" \
