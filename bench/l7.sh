@@ -9,7 +9,20 @@
 #  - red:    traces on, no OTLP endpoint (capture + pairing + RED metrics);
 #  - otlp:   traces on at 100 % sampling, no span budget, spans exported to
 #            an OTLP/HTTP receiver on loopback (tests/e2e/l7/receiver.js in
-#            count-only mode, so the receiver costs the machine little).
+#            count-only mode, so the receiver costs the machine little);
+#  - nosys:  otlp with the syscall collector off (CGSIGHT_TEST_DISABLE):
+#            tracing and the per-packet and scheduler collectors, without
+#            the per-syscall latency histograms (optional);
+#  - floor:  no cgsight, two empty BPF programs on raw_syscalls
+#            sys_enter/sys_exit (bench/syscalls_empty.bpf.c via
+#            cgs_bench_syscalls): the cost of merely hooking every syscall,
+#            below which no tracer built on syscall tracepoints can go here
+#            (optional);
+#  - floorio: the same on the read/write family's own tracepoints only
+#            (syscalls:sys_enter_read etc., 16 of them; other syscalls run
+#            no program): the floor of the design that leaves epoll_wait
+#            and the rest alone (optional; in a private mount namespace
+#            with tracefs, as classic tracepoints need it).
 # Target (issue 7): otlp loses <= 5 % of off's requests/s, and no span is
 # lost at that rate (or the loss is counted and explained). Spans lost are
 # counted from the agent's own counters (only this benchmark's containers are
@@ -19,7 +32,8 @@
 # Also: CPU per request of the two containers (cgroup cpu.stat: includes the
 # BPF programs, which run in their syscalls) and of the agent (/proc).
 # Usage: bench/l7.sh [BUILD_DIR]   (CGS_BENCH_ROUNDS=5, CGS_BENCH_SECONDS=8,
-#   CGS_BENCH_VARIANTS="off agent red otlp": the variants to run, off always;
+#   CGS_BENCH_VARIANTS="off agent red otlp": the variants to run, off always
+#   (nosys, floor and floorio on request);
 #   CGS_BENCH_PERF=DIR: a machine-wide `perf record -g` of each wrk run into
 #   DIR/ROUND-VARIANT.data, for `perf report`; it slows every variant alike;
 #   CGS_BENCH_BPF_STATS=1: kernel BPF run-time statistics on for the run
@@ -146,13 +160,26 @@ start_variant() {
 	VPID=
 	case $1 in
 	off) ;;
+	floor)
+		"$build/cgs_bench_syscalls" empty >/dev/null &
+		VPID=$!
+		CGS_PIDS+=("$VPID")
+		;;
+	floorio)
+		unshare -m --propagation private sh -c 'mount -t tracefs nodev /sys/kernel/tracing && exec "$1" empty-io' \
+			_ "$build/cgs_bench_syscalls" >/dev/null &
+		VPID=$!
+		CGS_PIDS+=("$VPID")
+		;;
 	agent) cgs_start_agent $AGENT_ARGS; VPID=$CGS_AGENT_PID ;;
 	red) cgs_start_agent $AGENT_ARGS --traces true --traces-cgroups "$REL/*"; VPID=$CGS_AGENT_PID ;;
-	otlp)
+	otlp | nosys)
+		[ "$1" = otlp ] || export CGSIGHT_TEST_DISABLE=collector:syscalls
 		cgs_start_agent $AGENT_ARGS --traces true --traces-cgroups "$REL/*" --otlp-endpoint "http://127.0.0.1:$RPORT" \
 			--traces-sample-percent 100 --traces-span-budget 0 --otlp-batch-spans 2048 \
 			--otlp-queue-spans 1000000 --otlp-flush-interval 500ms
 		VPID=$CGS_AGENT_PID
+		unset CGSIGHT_TEST_DISABLE
 		;;
 	esac
 	sleep 1
@@ -209,7 +236,7 @@ for r in $(seq "$ROUNDS"); do
 		start_variant "$v"
 		read -r x n c a t < <(wrk_run)
 		acct=
-		[ "$v" = otlp ] && acct=$(span_account "$n")
+		[ "$v" = otlp ] || [ "$v" = nosys ] && acct=$(span_account "$n")
 		stop_variant
 		RPS[$r,$v]=$x
 		CPU[$r,$v]=$("$PY" -c "print('%.2f' % ($c / $n))")
@@ -245,7 +272,7 @@ for v in "${VARIANTS[@]:1}"; do
 		"$v" "$(median_of RPS $v)" "$(median_of CPU $v)" "$(median_of ACPU $v)" "$(median_of TCPU $v)" "$(ratio_loss $v)"
 done
 has() { [[ " ${VARIANTS[*]} " == *" $1 "* ]]; }
-for v in red otlp; do
+for v in red otlp nosys; do
 	has agent && has $v && echo "  tracing's own share: $v vs agent $(ratio_loss $v agent) % (median per-round loss)"
 done
 echo "  spans per otlp run (wrk requests, answered requests both directions, exported, dropped, incomplete, capture records lost):"

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Loader for bench/syscalls.sh and tests/integration/syscalls_variants.sh:
- * attaches either the two empty raw_tp programs (`empty`) or the syscall
- * collector alone, with the agent's default slot count and one container
- * slot mapped to CGROUP_DIR:
+ * Loader for bench/syscalls.sh, bench/l7.sh and
+ * tests/integration/syscalls_variants.sh: attaches the two empty raw_tp
+ * programs (`empty`), empty programs on the read/write family's own
+ * tracepoints (`empty-io`: needs tracefs mounted), or the syscall collector
+ * alone, with the agent's default slot count and one container slot mapped
+ * to CGROUP_DIR:
  *
+ *   empty | empty-io
  *   collector CGROUP_DIR [--include-host] [--no-tp-btf] [--no-task-storage]
  *   ab CGROUP_DIR ROUNDS
  *
@@ -63,17 +66,27 @@ static void wait_for_signal(void)
 	sigwait(&set, &sig);
 }
 
-/* The reference programs: the empty pair, or the pair that only reads the clock. */
-static struct syscalls_empty_bpf *reference_load(bool clock)
+enum reference { REF_EMPTY, REF_CLOCK, REF_IO };
+
+/*
+ * The reference programs: the empty pair, the pair that only reads the
+ * clock, or the empty programs on the read/write family's own tracepoints
+ * (their names start with "io_"; they need tracefs mounted).
+ */
+static struct syscalls_empty_bpf *reference_load(enum reference which)
 {
 	struct syscalls_empty_bpf *k = syscalls_empty_bpf__open();
+	struct bpf_program *p;
 
 	if (!k)
 		return NULL;
-	bpf_program__set_autoload(k->progs.empty_sys_enter, !clock);
-	bpf_program__set_autoload(k->progs.empty_sys_exit, !clock);
-	bpf_program__set_autoload(k->progs.clock_sys_enter, clock);
-	bpf_program__set_autoload(k->progs.clock_sys_exit, clock);
+	bpf_object__for_each_program(p, k->obj) {
+		const char *n = bpf_program__name(p);
+		bool on = which == REF_EMPTY ? !strncmp(n, "empty_", 6)
+			: which == REF_CLOCK ? !strncmp(n, "clock_", 6) : !strncmp(n, "io_", 3);
+
+		bpf_program__set_autoload(p, on);
+	}
 	if (syscalls_empty_bpf__load(k)) {
 		syscalls_empty_bpf__destroy(k);
 		return NULL;
@@ -81,9 +94,9 @@ static struct syscalls_empty_bpf *reference_load(bool clock)
 	return k;
 }
 
-static int run_empty(void)
+static int run_empty(enum reference which)
 {
-	struct syscalls_empty_bpf *k = reference_load(false);
+	struct syscalls_empty_bpf *k = reference_load(which);
 
 	if (!k || syscalls_empty_bpf__attach(k)) {
 		fprintf(stderr, "cannot load the empty programs: %s\n", strerror(errno));
@@ -243,8 +256,8 @@ static int run_ab(const char *dir, int rounds)
 	slot = cgs_slots_assign(slots);
 	if (slot < 0 || cgs_slots_map(slots, (uint64_t)st.st_ino, (uint32_t)slot) < 0)
 		goto out;
-	e = reference_load(false);
-	t = reference_load(true);
+	e = reference_load(REF_EMPTY);
+	t = reference_load(REF_CLOCK);
 	k = syscalls_bpf__open();
 	if (!e || !t || !k || bpf_map__set_max_entries(k->maps.slot_stats, 1025) ||
 	    bpf_map__set_max_entries(k->maps.slot_index, 1025) ||
@@ -326,7 +339,9 @@ out:
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "empty") == 0)
-		return run_empty();
+		return run_empty(REF_EMPTY);
+	if (argc == 2 && strcmp(argv[1], "empty-io") == 0)
+		return run_empty(REF_IO);
 	if (argc == 4 && strcmp(argv[1], "ab") == 0)
 		return run_ab(argv[2], atoi(argv[3]));
 	if (argc >= 3 && strcmp(argv[1], "collector") == 0) {
@@ -345,7 +360,7 @@ int main(int argc, char **argv)
 		return run_collector(argv[2], host, no_btf, no_storage);
 	}
 usage:
-	fprintf(stderr, "usage: %s empty | collector CGROUP_DIR [--include-host] [--no-tp-btf] [--no-task-storage]"
+	fprintf(stderr, "usage: %s empty | empty-io | collector CGROUP_DIR [--include-host] [--no-tp-btf] [--no-task-storage]"
 		" | ab CGROUP_DIR ROUNDS\n", argv[0]);
 	return 2;
 }
