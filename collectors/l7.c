@@ -100,6 +100,7 @@ struct l7 {
 	pthread_mutex_t mu;
 	struct red **red;
 	struct slot_res *res;
+	bool *live;                   /* per slot: held by a container */
 	struct shared_stats shared;
 	/* the agent's thread's own */
 	struct cgs_l7_redact *redact; /* read-only once built */
@@ -183,12 +184,13 @@ static void refresh_resource(struct l7 *l, const struct cgs_container *c)
 }
 
 /*
- * A slot handed out or given back: no counters, no resource, not traced
- * until matched (traces_cgroups). On release it frees what the slot held.
+ * A slot handed out (`live`) or given back: no counters, no resource, not
+ * traced until matched (traces_cgroups). On release it frees what the slot
+ * held, and requests of the container that went (records still in the ring
+ * buffer) no longer allocate counters for it.
  */
-static void on_slot_reset(void *arg, uint32_t slot)
+static void slot_change(struct l7 *l, uint32_t slot, bool live)
 {
-	struct l7 *l = arg;
 	struct cgs_resource *old;
 	struct red *oldred;
 
@@ -202,6 +204,7 @@ static void on_slot_reset(void *arg, uint32_t slot)
 		bpf_map__update_elem(l->skel->maps.traced_slots, &k, sizeof(k), &off, sizeof(off), 0);
 	}
 	pthread_mutex_lock(&l->mu);
+	l->live[slot] = live;
 	oldred = l->red[slot];
 	l->red[slot] = NULL;
 	old = l->res[slot].res;
@@ -209,6 +212,16 @@ static void on_slot_reset(void *arg, uint32_t slot)
 	pthread_mutex_unlock(&l->mu);
 	free(oldred);
 	cgs_resource_unref(old);
+}
+
+static void on_slot_assign(void *arg, uint32_t slot)
+{
+	slot_change(arg, slot, true);
+}
+
+static void on_slot_release(void *arg, uint32_t slot)
+{
+	slot_change(arg, slot, false);
 }
 
 /* ---- tracker sink (the pipeline thread) ------------------------------------------------ */
@@ -254,6 +267,11 @@ static void sink_request(void *arg, int slot, uint64_t cgroup_id, int role, int 
 	}
 	pthread_mutex_lock(&l->mu);
 	r = l->red[slot];
+	if (!r && !l->live[slot]) {
+		/* Its container went (the record was still in the ring buffer): so did its series. */
+		pthread_mutex_unlock(&l->mu);
+		return;
+	}
 	if (!r && !(r = l->red[slot] = calloc(1, sizeof(*r)))) {
 		pthread_mutex_unlock(&l->mu);
 		l->bad++; /* counted as a lost event */
@@ -381,6 +399,7 @@ static void l7_destroy(void *state)
 	free(l->res);
 	free(l->red);
 	free(l->traced);
+	free(l->live);
 	for (size_t i = 0; i < l->npatterns; i++)
 		free(l->patterns[i]);
 	if (l->epfd >= 0)
@@ -568,6 +587,7 @@ static int l7_init(const struct cgs_collector_ctx *ctx, void **state, const char
 	l->red = calloc(l->nslots, sizeof(*l->red));
 	l->res = calloc(l->nslots, sizeof(*l->res));
 	l->traced = calloc(l->nslots, sizeof(*l->traced));
+	l->live = calloc(l->nslots, sizeof(*l->live));
 	if (!l->red || !l->res || !l->traced) {
 		e = -ENOMEM;
 		*why = "out of memory";
@@ -640,7 +660,7 @@ static int l7_init(const struct cgs_collector_ctx *ctx, void **state, const char
 	pthread_setname_np(l->th, "cgsight-l7");
 	l->running = true;
 	/* Last: the slots keep the callback for the agent's lifetime, so only a collector that is up registers. */
-	if (cgs_slots_watch(ctx->slots, on_slot_reset, on_slot_reset, l) < 0) {
+	if (cgs_slots_watch(ctx->slots, on_slot_assign, on_slot_release, l) < 0) {
 		e = -ENOSPC;
 		*why = "no room for another slot-reset callback";
 		goto fail;
