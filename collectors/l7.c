@@ -588,7 +588,7 @@ static int l7_init(const struct cgs_collector_ctx *ctx, void **state, const char
 	l->res = calloc(l->nslots, sizeof(*l->res));
 	l->traced = calloc(l->nslots, sizeof(*l->traced));
 	l->live = calloc(l->nslots, sizeof(*l->live));
-	if (!l->red || !l->res || !l->traced) {
+	if (!l->red || !l->res || !l->traced || !l->live) {
 		e = -ENOMEM;
 		*why = "out of memory";
 		goto fail;

@@ -273,8 +273,7 @@ unsigned cgs_syscall_records_reclaim(struct cgs_syscall_records *r, const bool *
 
 		if (slot == CGS_SYSCALL_NO_RECORD || slot == keep || live[slot])
 			continue;
-		r->idx_slot[idx] = CGS_SYSCALL_NO_RECORD;
-		r->slot_idx[slot] = CGS_SYSCALL_NO_RECORD;
+		cgs_syscall_records_release(r, slot);
 		if (gone)
 			gone(arg, slot);
 		n++;

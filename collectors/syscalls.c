@@ -233,7 +233,7 @@ static void on_slot_release(void *arg, uint32_t slot)
 
 	if (idx == NONE)
 		return;
-	set_slot_index(s, slot, NONE);
+	record_gone(s, slot);
 	if (s->stats[idx])
 		s->nstats--;
 	free(s->stats[idx]);

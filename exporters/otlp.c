@@ -4,11 +4,10 @@
  * encoded as it is submitted (while its bytes are still in the cache) and
  * freed, the bytes kept in chunks of one batch each (about 0.5 KB a span
  * rather than the 1.3 KB span); one batch in flight at a time (framed once,
- * re-sent as-is on retry), libcurl's
- * multi interface driven from an epoll fd of our own that holds curl's
- * sockets, curl's timeout timer and our schedule timer (batch deadline or
- * retry backoff). Nothing here blocks, except the bounded final flush in
- * cgs_otlp_free.
+ * re-sent as-is on retry), libcurl's multi interface driven from an epoll
+ * fd of our own that holds curl's sockets, curl's timeout timer and our
+ * schedule timer (batch deadline or retry backoff). Nothing here blocks,
+ * except the bounded final flush in cgs_otlp_free.
  *
  * Retries: HTTP 429, 502, 503 and 504 (the statuses the OTLP specification
  * calls retryable) and transport failures (refused, reset, timed out) are
